@@ -18,3 +18,10 @@ def tmp_cache(tmp_path):
     cache = ReplyCache(tmp_path/'cache.sqlite')
     yield cache
     cache.close()
+
+
+@pytest.fixture(scope='session')
+def llama_server():
+    "A real llama-server serving the embedded GGUF on 127.0.0.1, shared by the tests that need one."
+    from agentsim.local import LlamaServer, gguf_path
+    with LlamaServer(gguf_path(), parallel=2, context=8192) as server: yield server

@@ -39,9 +39,8 @@ def gone(pid, within=10.0):
     return False
 
 
-@pytest.fixture(scope='module')
-def server():
-    with LlamaServer(gguf_path(), parallel=2, context=4096, log_path=None) as running: yield running
+@pytest.fixture
+def server(llama_server): return llama_server
 
 
 def test_embedded_model_answers_a_schema_request():
