@@ -6,7 +6,7 @@
 from __future__ import annotations
 import time
 from dataclasses import dataclass, field
-from .core import AgentsimError
+from .core import AgentsimError, stop_requested
 from .formats import Request
 from .llm import LLM, Reply
 from .planners import Planner
@@ -47,6 +47,9 @@ def run_agent(request: Request,  # the user's request
     "Run the planner on `request` against the simulated tools."
     result = AgentResult(request)
     for step in range(1, max_steps + 1):
+        if stop_requested.is_set():
+            result.failure = f'interrupted before step {step}'
+            return result
         try: planned = planner.plan(request.text, result.steps, direct=direct, sample=seed, seed=seed)
         except AgentsimError as e:
             result.failure = f'step {step}, planner: {e}'

@@ -8,7 +8,8 @@ import functools, os, signal, sys, tempfile, threading
 from pathlib import Path
 
 # %% auto #0
-__all__ = ['AgentsimError', 'agentsim_home', 'atomic_write_text', 'cli_errors']
+__all__ = ['stop_requested', 'AgentsimError', 'agentsim_home', 'atomic_write_text', 'make_output_dir', 'cli_errors',
+           'run_parallel', 'write_failures']
 
 # %% ../nbs/00_core.ipynb #3e26808e
 class AgentsimError(Exception):
@@ -40,6 +41,16 @@ def atomic_write_text(path: str | Path,  # the file to write
         raise
     return path
 
+# %% ../nbs/00_core.ipynb #be3da2a0
+def make_output_dir(path: str | Path,  # the directory to create (with its parents)
+                    flag: str = '--output_dir',  # the flag that named it, for the error message
+                   ) -> Path:
+    "Create `path` if needed; an `AgentsimError` naming `flag` if that is impossible."
+    path = Path(path)
+    try: path.mkdir(parents=True, exist_ok=True)
+    except OSError as e: raise AgentsimError(f'{flag} {path}: cannot create it ({e.strerror})') from e
+    return path
+
 # %% ../nbs/00_core.ipynb #1c0cb137
 def _exit_on_sigterm(signum, frame): raise SystemExit(143)
 
@@ -56,3 +67,33 @@ def cli_errors(func):
             print('interrupted', file=sys.stderr)
             sys.exit(130)
     return wrapper
+
+# %% ../nbs/00_core.ipynb #68ab88d8
+stop_requested = threading.Event()  # set when a command is interrupted: long work checks it and stops early
+
+def run_parallel(work, items: list, num_workers: int = 1, desc: str = 'working', progress: bool = True) -> list:
+    "`[work(item) for item in items]` on `num_workers` threads with a progress bar, in the items' order."
+    from concurrent.futures import ThreadPoolExecutor, as_completed
+    from tqdm.auto import tqdm
+    results = [None] * len(items)
+    bar = tqdm(total=len(items), desc=desc, disable=not progress or not items, file=sys.stderr)
+    pool = ThreadPoolExecutor(max_workers=max(1, num_workers))
+    try:
+        futures = {pool.submit(work, item): index for index, item in enumerate(items)}
+        for future in as_completed(futures):
+            results[futures[future]] = future.result()
+            bar.update()
+    except BaseException:  # Ctrl-C, SIGTERM: running items stop at their next step instead of running to the end
+        stop_requested.set()
+        raise
+    finally:
+        pool.shutdown(wait=True, cancel_futures=True)
+        bar.close()
+    return results
+
+# %% ../nbs/00_core.ipynb #344a8da4
+def write_failures(output_dir: str | Path, failures: list[dict]) -> Path:
+    "Write `failures.json` (a list of `{id, reason}`, sorted by id) into `output_dir`."
+    import json
+    failures = sorted(failures, key=lambda f: str(f['id']))
+    return atomic_write_text(Path(output_dir)/'failures.json', json.dumps(failures, indent=2, ensure_ascii=False))

@@ -111,9 +111,11 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 def _die_with_parent():
-    "Runs in the child before exec: Linux sends it SIGTERM when the thread that started it ends."
+    "Runs in the child before exec: Linux kills it when the thread that started it ends."
     PR_SET_PDEATHSIG = 1
-    ctypes.CDLL(None).prctl(PR_SET_PDEATHSIG, signal.SIGTERM)
+    # SIGKILL, not SIGTERM: a busy llama-server answers SIGTERM with a graceful shutdown that can wait for
+    # connections whose client is already dead
+    ctypes.CDLL(None).prctl(PR_SET_PDEATHSIG, signal.SIGKILL)
 
 # %% ../nbs/02_local.ipynb #612f89e5
 class LlamaServer:

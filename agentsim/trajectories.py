@@ -5,13 +5,11 @@
 # %% ../nbs/09_trajectories.ipynb #95342e1d
 from __future__ import annotations
 import json, random, sys, threading, time
-from concurrent.futures import ThreadPoolExecutor, as_completed
 from dataclasses import dataclass, field
 from pathlib import Path
 from fastcore.script import call_parse
-from tqdm.auto import tqdm
 from .agent import AgentResult, run_agent
-from .core import AgentsimError, atomic_write_text, cli_errors
+from .core import AgentsimError, atomic_write_text, cli_errors, make_output_dir, run_parallel, write_failures
 from .formats import Request, load_requests, output_path, save_trajectory
 from .llm import LLM, RetryPolicy, UsageMeter, get_llm
 from .planners import PLANNERS, make_planner
@@ -61,6 +59,7 @@ class TrajectoryRun:
     p_partial: float = 0.1
     counts: dict = field(default_factory=lambda: {'done': 0, 'unfinished': 0, 'failed': 0, 'skipped': 0})
     failures: list = field(default_factory=list)
+    _lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
 
     def run_one(self, request: Request) -> AgentResult:
         "Run one request and save its trajectory (with its sidecar), or record its failure."
@@ -72,31 +71,18 @@ class TrajectoryRun:
             save_trajectory(self.output_dir, request.id, result.trajectory, meta)
         return result
 
+    def record(self, result: AgentResult):
+        with self._lock:
+            if result.failure is not None:
+                self.counts['failed'] += 1
+                self.failures.append({'id': result.request.id, 'reason': result.failure})
+            else: self.counts['done' if result.finished else 'unfinished'] += 1
+
     def run(self, requests: list[Request], num_workers: int = 1, progress: bool = True) -> dict:
         "Run `requests` on `num_workers` threads; returns the counts. Ctrl-C stops after saving what finished."
-        lock = threading.Lock()
-        def record(result: AgentResult):
-            with lock:
-                if result.failure is not None:
-                    self.counts['failed'] += 1
-                    self.failures.append({'id': result.request.id, 'reason': result.failure})
-                else: self.counts['done' if result.finished else 'unfinished'] += 1
-        bar = tqdm(total=len(requests), desc='trajectories', disable=not progress, file=sys.stderr)
-        pool = ThreadPoolExecutor(max_workers=num_workers)
-        try:
-            futures = [pool.submit(self.run_one, r) for r in requests]
-            for future in as_completed(futures):
-                record(future.result())
-                bar.update()
-        finally:
-            pool.shutdown(wait=True, cancel_futures=True)
-            bar.close()
-            self.save_failures()
+        try: run_parallel(lambda r: self.record(self.run_one(r)), requests, num_workers, 'trajectories', progress)
+        finally: write_failures(self.output_dir, self.failures)
         return self.counts
-
-    def save_failures(self):
-        failures = sorted(self.failures, key=lambda f: f['id'])
-        atomic_write_text(self.output_dir/'failures.json', json.dumps(failures, indent=2, ensure_ascii=False))
 
 # %% ../nbs/09_trajectories.ipynb #6790a779
 def _check_flags(num_workers, max_steps, planner_port, p_no_answer, p_partial_answer):
@@ -112,7 +98,7 @@ def generate_trajectories(requests_dir: str, output_dir: str, planner: str = 'op
                           direct_answer: str = 'off', num_workers: int = 1, llm: str | None = None,
                           base_url: str | None = None, seed: int | None = None, max_steps: int = 10,
                           p_no_answer: float = 0.1, p_partial_answer: float = 0.1, tools_file: str | None = None,
-                          no_cache: bool = False, progress: bool = True) -> dict:
+                          no_cache: bool = False, progress: bool = True, usage: UsageMeter | None = None) -> dict:
     "Run the agent on every request in `requests_dir` without a trajectory in `output_dir`; returns a summary."
     start = time.monotonic()
     _check_flags(num_workers, max_steps, planner_port, p_no_answer, p_partial_answer)
@@ -122,11 +108,10 @@ def generate_trajectories(requests_dir: str, output_dir: str, planner: str = 'op
     request_set = load_requests(requests_dir)
     for problem in request_set.problems: print(f'skipped {problem}', file=sys.stderr)
     out = Path(output_dir)
-    try: out.mkdir(parents=True, exist_ok=True)
-    except OSError as e: raise AgentsimError(f'--output_dir {out}: cannot create it ({e.strerror})') from e
+    make_output_dir(out)
     run_record = out/'run.json'
     seed = run_seed(out, seed)
-    usage = UsageMeter()
+    usage = usage or UsageMeter()
     tool_llm = get_llm(llm, base_url=base_url, cache=not no_cache, usage=usage)
     if planner_llm: planner_model = get_llm(planner_llm, base_url=base_url, cache=not no_cache, usage=usage,
                                             template=planner_template)

@@ -82,8 +82,11 @@ def test_no_server_outlives_its_command():
 
 
 def test_server_dies_with_a_killed_parent(tmp_path):
-    script = ("from agentsim.local import embedded_server; import time, sys; "
-              "print(embedded_server().process.pid, flush=True); time.sleep(600)")
+    # the server is busy generating when its parent dies: it must not linger in a graceful shutdown
+    script = ("import threading, time, requests; from agentsim.local import embedded_server; s = embedded_server(); "
+              "busy = lambda: requests.post(s.url + '/completion', json={'prompt': 'Count to 1000:', 'n_predict': 2000}); "
+              "[threading.Thread(target=busy, daemon=True).start() for _ in range(2)]; time.sleep(1); "
+              "print(s.process.pid, flush=True); time.sleep(600)")
     parent = subprocess.Popen([sys.executable, '-c', script], stdout=subprocess.PIPE, text=True)
     server_pid = int(parent.stdout.readline())
     assert not gone(server_pid, within=0.5)

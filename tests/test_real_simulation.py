@@ -57,14 +57,22 @@ def test_zeroshot_planner_openai_compatible_against_real_server(llama_server, re
 
 
 def test_same_seed_same_conditions_with_a_real_model(llama_server, requests_dir, tmp_path):
+    """The search condition at a step depends only on (seed, request, step), never on the model or thread timing.
+    (Which tool the model picks can differ between runs: llama.cpp's batched decoding is not bit-reproducible.)"""
+    from agentsim.tools import draw_condition
     flags = ['--planner=zeroshot', f'--planner_llm={llama_server.url}', '--planner_template=chatml',
              '--llm=openai:qwen', f'--base_url={llama_server.url}/v1', '--seed=3', '--p_no_answer=0.5',
              '--p_partial_answer=0.5']
     run_trajectories(requests_dir, tmp_path/'a', *flags)
     run_trajectories(requests_dir, tmp_path/'b', *flags)
-    meta_a, meta_b = (json.loads((tmp_path/d/'meta'/'1_0.json').read_text()) for d in 'ab')
-    assert [s['condition'] for s in meta_a['steps']] == [s['condition'] for s in meta_b['steps']]
-    assert (tmp_path/'a'/'1_0.json').read_text() == (tmp_path/'b'/'1_0.json').read_text()  # greedy: same plans
+    searched = 0
+    for run in 'ab':
+        meta = json.loads((tmp_path/run/'meta'/'1_0.json').read_text())
+        for step in meta['steps']:
+            expected = draw_condition(3, '1_0', step['step'], 0.5, 0.5) if step['tool'].startswith('search_') else None
+            assert step['condition'] == expected
+            searched += expected is not None
+    assert searched > 0  # the model did search, so conditions were drawn and recorded
 
 
 def test_embedded_model_runs_a_few_requests_and_replays(requests_dir, tmp_path):
