@@ -6,7 +6,7 @@
 from __future__ import annotations
 import time
 from dataclasses import dataclass, field
-from .core import AgentsimError, stop_requested
+from .core import AgentsimError, ModelUnreachable, stop_requested
 from .formats import Request
 from .llm import LLM, Reply
 from .planners import Planner
@@ -51,6 +51,7 @@ def run_agent(request: Request,  # the user's request
             result.failure = f'interrupted before step {step}'
             return result
         try: planned = planner.plan(request.text, result.steps, direct=direct, sample=seed, seed=seed)
+        except ModelUnreachable: raise  # nothing can succeed: the whole run stops
         except AgentsimError as e:
             result.failure = f'step {step}, planner: {e}'
             return result
@@ -61,6 +62,7 @@ def run_agent(request: Request,  # the user's request
         tool = planner.toolbox[tool_name]
         condition = draw_condition(seed, request.id, step, p_none, p_partial) if tool.searches else None
         try: output = run_tool(tool, tool_llm, planned.plan['task'], request, result.steps, condition or 'full', sample=seed)
+        except ModelUnreachable: raise
         except AgentsimError as e:
             result.failure = f'step {step}, tool {tool_name}: {e}'
             return result

@@ -8,12 +8,15 @@ import functools, os, signal, sys, tempfile, threading
 from pathlib import Path
 
 # %% auto #0
-__all__ = ['stop_requested', 'AgentsimError', 'agentsim_home', 'atomic_write_text', 'make_output_dir', 'cli_errors',
-           'run_parallel', 'write_failures']
+__all__ = ['stop_requested', 'AgentsimError', 'ModelUnreachable', 'agentsim_home', 'atomic_write_text', 'make_output_dir',
+           'cli_errors', 'run_parallel', 'write_failures']
 
 # %% ../nbs/00_core.ipynb #3e26808e
 class AgentsimError(Exception):
     "A problem the user can fix; commands print it as one line, without a traceback."
+
+class ModelUnreachable(AgentsimError):
+    "The model cannot be reached at all (connection refused after every retry, a server that will not start): a run stops."
 
 # %% ../nbs/00_core.ipynb #3dbaac81
 def agentsim_home() -> Path:
@@ -76,6 +79,7 @@ def run_parallel(work, items: list, num_workers: int = 1, desc: str = 'working',
     from concurrent.futures import ThreadPoolExecutor, as_completed
     from tqdm.auto import tqdm
     results = [None] * len(items)
+    stop_requested.clear()
     bar = tqdm(total=len(items), desc=desc, disable=not progress or not items, file=sys.stderr)
     pool = ThreadPoolExecutor(max_workers=max(1, num_workers))
     try:

@@ -9,7 +9,7 @@ from pathlib import Path
 from typing import Literal
 from fastcore.script import call_parse
 from pydantic import BaseModel, ConfigDict, Field, create_model
-from .core import AgentsimError, atomic_write_text, cli_errors, make_output_dir, run_parallel, write_failures
+from .core import AgentsimError, ModelUnreachable, atomic_write_text, cli_errors, make_output_dir, run_parallel, write_failures
 from .formats import Request, load_requests, load_trajectory, output_path
 from .llm import LLM, UsageMeter, get_llm
 from .tools import DEFAULT_TOOLS, Toolbox, load_tools_file
@@ -95,6 +95,7 @@ def evaluate_trajectories(requests_dir: str, trajectories_dir: str, output_dir: 
                 atomic_write_text(output_path(out, request.id, '.txt'), format_for_judge(request, steps) + '\n')
             atomic_write_text(output_path(out, request.id), json.dumps(evaluation, indent=2, ensure_ascii=False))
             return 'rated', None
+        except ModelUnreachable: raise  # nothing can succeed: the whole run stops
         except AgentsimError as e: return 'failed', {'id': request.id, 'reason': str(e)}
     results = run_parallel(work, todo, num_workers, 'ratings', progress)
     failures = [failure for _, failure in results if failure]

@@ -8,7 +8,7 @@ import json, random, sys, threading, time
 from pathlib import Path
 from fastcore.script import call_parse
 from pydantic import BaseModel, Field
-from .core import AgentsimError, atomic_write_text, cli_errors, make_output_dir, run_parallel, write_failures
+from .core import AgentsimError, ModelUnreachable, atomic_write_text, cli_errors, make_output_dir, run_parallel, write_failures
 from .formats import load_requests, parse_requests
 from .llm import LLM, LLMAnswerError, UsageMeter, get_llm
 from .tools import Toolbox
@@ -174,6 +174,7 @@ def requests_multi(output_dir: str, num_batches: int = 1, num_workers: int = 1, 
     known = KnownRequests(out, MULTI_EXAMPLES + toolbox.names + [t.description for t in toolbox.tools.values()])
     def work(batch):
         try: atomic_write_text(out/f'{batch}.txt', fenced(generate_batch(model, batch, toolbox, known, seed)))
+        except ModelUnreachable: raise  # nothing can succeed: the whole run stops
         except AgentsimError as e: return {'id': str(batch), 'reason': str(e)}
     failures = [f for f in run_parallel(work, todo, num_workers, 'request batches', progress) if f]
     write_failures(out, failures)

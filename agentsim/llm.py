@@ -9,7 +9,7 @@ from dataclasses import dataclass, field
 from typing import Any
 import requests
 from pydantic import BaseModel, ValidationError
-from .core import AgentsimError
+from .core import AgentsimError, ModelUnreachable
 from .cache import ReplyCache, cache_key, default_cache
 
 # %% auto #0
@@ -64,9 +64,10 @@ class UsageMeter:
 # %% ../nbs/03_llm.ipynb #d9c97c86
 class TransientError(Exception):
     "A failure worth retrying: rate limit, server error, timeout, lost connection."
-    def __init__(self, message: str, retry_after: float | None = None):
+    def __init__(self, message: str, retry_after: float | None = None,
+                 unreachable: bool = False):  # no connection could be made at all (refused, unknown host)
         super().__init__(message)
-        self.retry_after = retry_after
+        self.retry_after, self.unreachable = retry_after, unreachable
 
 @dataclass
 class RetryPolicy:
@@ -75,6 +76,20 @@ class RetryPolicy:
     backoff: float = 1.0  # seconds before the first retry; doubles each time
     max_wait: float = 30.0  # the longest single wait, also for a server's Retry-After
     timeout: float = 300.0  # seconds one HTTP request may take (a local server may queue requests)
+
+    @classmethod
+    def from_env(cls) -> 'RetryPolicy':
+        "The policy set by `$AGENTSIM_RETRIES`, `$AGENTSIM_BACKOFF`, `$AGENTSIM_MAX_WAIT` and `$AGENTSIM_TIMEOUT`."
+        values = {}
+        for field_name, variable, kind in (('retries', 'AGENTSIM_RETRIES', int), ('backoff', 'AGENTSIM_BACKOFF', float),
+                                           ('max_wait', 'AGENTSIM_MAX_WAIT', float), ('timeout', 'AGENTSIM_TIMEOUT', float)):
+            text = os.environ.get(variable)
+            if text is None: continue
+            try: values[field_name] = kind(text)
+            except ValueError: raise AgentsimError(f'{variable}={text!r}: not a number') from None
+            if values[field_name] < 0 or (field_name == 'timeout' and values[field_name] == 0):
+                raise AgentsimError(f'{variable}={text!r}: must be positive')
+        return cls(**values)
 
     def wait(self, attempt: int, retry_after: float | None = None) -> float:
         "Seconds to wait before retry number `attempt` (0-based)."
@@ -87,7 +102,8 @@ def call_with_retries(call, policy: RetryPolicy, what: str):
         try: return call()
         except TransientError as e:
             if attempt == policy.retries:
-                raise AgentsimError(f'{what}: {e} (gave up after {attempt + 1} attempts)') from e
+                error = ModelUnreachable if e.unreachable else AgentsimError
+                raise error(f'{what}: {e} (gave up after {attempt + 1} attempts)') from e
             time.sleep(policy.wait(attempt, e.retry_after))
 
 def retry_after_seconds(headers) -> float | None:
@@ -161,7 +177,9 @@ class OpenAIChat:
                 raise TransientError(f'HTTP {e.status_code}', retry_after_seconds(e.response.headers)) from e
             raise AgentsimError(f'{self.describe()}: HTTP {e.status_code}: {str(e.message)[:300]}') from e
         except openai.APITimeoutError as e: raise TransientError('timed out') from e
-        except openai.APIConnectionError as e: raise TransientError(f'connection failed ({e.__cause__ or e})') from e
+        except openai.APIConnectionError as e:
+            refused = type(e.__cause__).__name__ == 'ConnectError'
+            raise TransientError(f'connection failed ({e.__cause__ or e})', unreachable=refused) from e
         except (openai.APIResponseValidationError, json.JSONDecodeError) as e:
             raise TransientError(f'unreadable response ({e})') from e
         if not getattr(response, 'choices', None): raise TransientError(f'unreadable response ({str(response)[:100]!r})')
@@ -219,7 +237,9 @@ class LlamaCompletion:
         if schema is not None: body['json_schema'] = schema
         try: response = requests.post(f'{self.base_url}/completion', json=body, timeout=self.timeout)
         except requests.Timeout as e: raise TransientError('timed out') from e
-        except requests.ConnectionError as e: raise TransientError(f'connection failed ({e})') from e
+        except requests.ConnectionError as e:
+            refused = 'NewConnectionError' in repr(e)
+            raise TransientError(f'connection failed ({e})', unreachable=refused) from e
         if _transient_status(response.status_code):
             raise TransientError(f'HTTP {response.status_code}', retry_after_seconds(response.headers))
         if response.status_code != 200:
@@ -395,7 +415,7 @@ def get_llm(spec: str | None = None,  # model spec; default `$AGENTSIM_LLM`, els
             retry: RetryPolicy | None = None,
             **kwargs) -> LLM:  # passed to `LLM` (max_reasks, temperature, max_tokens, seed)
     "An `LLM` for a model spec, with the replay cache and usage accounting a command wants."
-    retry = retry or RetryPolicy()
+    retry = retry or RetryPolicy.from_env()
     backend = backend_from_spec(spec or setting('AGENTSIM_LLM') or 'local', base_url, template, schema_mode, retry.timeout)
     replay = default_cache() if cache is True else (cache or None)
     return LLM(backend, cache=replay, usage=usage, retry=retry, **kwargs)

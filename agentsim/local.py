@@ -7,7 +7,7 @@ from __future__ import annotations
 import atexit, ctypes, hashlib, importlib, json, os, signal, socket, subprocess, sys, threading, time
 from pathlib import Path
 import requests
-from .core import AgentsimError, agentsim_home, atomic_write_text
+from .core import AgentsimError, ModelUnreachable, agentsim_home, atomic_write_text
 
 # %% auto #0
 __all__ = ['GGUF_NAME', 'GGUF_SIZE', 'GGUF_SHA256', 'GGUF_PARTS', 'verified_gguf', 'assemble_gguf', 'gguf_path', 'model_identity',
@@ -170,7 +170,7 @@ class LlamaServer:
             self.stop()
             if 'bind' not in log_tail and 'address already in use' not in log_tail.lower(): break
         last_line = (log_tail.strip().splitlines() or ['no output'])[-1]
-        raise AgentsimError(f'llama-server did not start (log: {self.log_path}): {last_line}')
+        raise ModelUnreachable(f'llama-server did not start (log: {self.log_path}): {last_line}')
 
     def _wait_healthy(self) -> bool:
         deadline = time.monotonic() + self.startup_timeout

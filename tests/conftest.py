@@ -6,6 +6,14 @@ sys.path.insert(0, str(Path(__file__).parent))
 REPO = Path(__file__).resolve().parent.parent
 
 
+def pytest_configure(config):
+    "The tests must exercise this checkout: an editable install of another clone would silently test that one."
+    import agentsim
+    installed = Path(agentsim.__file__).resolve().parent.parent
+    if installed != REPO:
+        raise pytest.UsageError(f'agentsim is imported from {installed}, not {REPO}: run pip install -e "{REPO}[dev]"')
+
+
 @pytest.fixture
 def fault_server():
     from fault_server import FaultServer
