@@ -10,8 +10,8 @@ from pathlib import Path
 from .core import AgentsimError, atomic_write_text
 
 # %% auto #0
-__all__ = ['Request', 'json_block', 'parse_requests', 'RequestSet', 'load_requests', 'output_path', 'save_trajectory',
-           'load_trajectory']
+__all__ = ['MAX_REQUEST_CHARS', 'Request', 'json_block', 'parse_requests', 'RequestSet', 'load_requests', 'output_path',
+           'save_trajectory', 'load_trajectory']
 
 # %% ../nbs/05_formats.ipynb #65faf378
 @dataclass(frozen=True)
@@ -39,20 +39,25 @@ def json_block(text: str) -> object:
     except json.JSONDecodeError as e: raise ValueError(f'broken JSON in the ```json block ({e})') from e
 
 # %% ../nbs/05_formats.ipynb #410061ab
+MAX_REQUEST_CHARS = 4000  # longer "requests" are skipped: no user writes them, and they would crowd every prompt
+
 def parse_requests(text: str,  # a requests file's content
                    stem: str,  # the file's stem, e.g. `0` or `17`
-                  ) -> list[Request]:
-    "The requests in one requests file, single-step or multi-step format."
+                  ) -> tuple[list[Request], list[str]]:
+    "The usable requests in one requests file (single-step or multi-step format), and why others were skipped."
     data = json_block(text)
     if not isinstance(data, dict) or not isinstance(data.get('requests'), list):
         raise ValueError('the JSON has no "requests" list')
-    topic, requests = data.get('topic', ''), []
-    for index, item in enumerate(data['requests']):
+    topic, requests, problems = data.get('topic', ''), [], []
+    for index, item in enumerate(data['requests']):  # a skipped request keeps its index: ids stay the original's
         if not isinstance(item, dict) or not isinstance(item.get('request'), str) or not item['request'].strip():
-            raise ValueError(f'request {index} has no "request" text')
-        requests.append(Request(id=f'{stem}_{index}', text=item['request'].strip(),
-                                topic=str(item.get('topic') or topic or ''), explanation=str(item.get('explanation') or '')))
-    return requests
+            problems.append(f'request {index} has no "request" text')
+        elif len(item['request']) > MAX_REQUEST_CHARS:
+            problems.append(f'request {index} is {len(item["request"]):,} characters long (at most {MAX_REQUEST_CHARS:,})')
+        else: requests.append(Request(id=f'{stem}_{index}', text=item['request'].strip(),
+                                      topic=str(item.get('topic') or topic or ''),
+                                      explanation=str(item.get('explanation') or '')))
+    return requests, problems
 
 # %% ../nbs/05_formats.ipynb #d1e31153
 def _stem_order(path: Path):
@@ -72,11 +77,17 @@ def load_requests(requests_dir: str | Path) -> RequestSet:
     if not directory.is_dir(): raise AgentsimError(f'--requests_dir {directory}: no such directory')
     files = sorted(directory.glob('*.txt'), key=_stem_order)
     if not files: raise AgentsimError(f'--requests_dir {directory}: no requests files (*.txt)')
-    requests, problems = [], []
+    requests, problems, seen = [], [], set()
     for path in files:
-        try: requests += parse_requests(path.read_bytes().decode('utf-8'), path.stem)
+        try: found, skipped = parse_requests(path.read_bytes().decode('utf-8'), path.stem)
         except UnicodeDecodeError as e: problems.append(f'{path}: not UTF-8 text ({e.reason} at byte {e.start})')
         except ValueError as e: problems.append(f'{path}: {e}')
+        else:
+            problems += [f'{path}: {problem}' for problem in skipped]
+            if seen & {r.id for r in found}: problems.append(f'{path}: its request ids repeat those of another file')
+            else:
+                requests += found
+                seen |= {r.id for r in found}
     return RequestSet(requests, problems)
 
 # %% ../nbs/05_formats.ipynb #c1e1269b

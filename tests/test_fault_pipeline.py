@@ -35,8 +35,10 @@ def run_pipeline(out: Path, url: str):
     model = dict(llm='openai:m', base_url=f'{url}/v1')
     requests_single(out/'requests', num_requests=5, **model)
     requests_multi(out/'requests', num_batches=17, num_workers=4, progress=False, **model)
-    generate_trajectories(out/'requests', out/'trajectories', direct_answer='simple', num_workers=4, seed=1, max_steps=3,
-                          progress=False, **model)
+    # the fine-tuned planner talks to the native /completion API, the tools and the judge to the OpenAI-compatible one
+    generate_trajectories(out/'requests', out/'trajectories', planner='finetuned', planner_host='127.0.0.1',
+                          planner_port=int(url.rsplit(':', 1)[1]), direct_answer='simple', num_workers=4, seed=1,
+                          max_steps=3, progress=False, **model)
     evaluate_trajectories(out/'requests', out/'trajectories', out/'evaluations', num_workers=4, progress=False, **model)
     return package_dataset(out/'requests', out/'trajectories', out/'evaluations', out/'dataset', validation_size=5)
 
@@ -85,7 +87,9 @@ def test_pipeline_with_faults_loses_nothing(tmp_path, monkeypatch):
     assert len(requests) == 5 + 17 * 6
     assert {p.stem for p in (out/'trajectories').glob('*_*.json')} == {r.id for r in requests}
     assert not failed_ids(out/'requests') and not failed_ids(out/'trajectories') and not failed_ids(out/'evaluations')
-    print(f'\nfault run: {faulty_requests} model requests, {injected} faults injected ({dict(server.injected)}), '
+    native = sum(r['path'] == '/completion' for r in server.requests)
+    assert native > 50  # the native API was exercised under faults too
+    print(f'\nfault run: {faulty_requests} model requests ({native} native in both runs), {injected} faults injected ({dict(server.injected)}), '
           f'{len(batch_failures)} batches failed first; rerun completed everything')
 
 
@@ -136,3 +140,33 @@ def test_sigkill_at_random_moments_loses_nothing(tmp_path):
         resumed = {p.name: p.read_bytes() for p in (tmp_path/b).glob('*_*.json')}
         assert len(reference) == 30 and resumed == reference
     print(f'\nsurvived {kills} SIGKILLs')
+
+
+def test_ctrl_c_stops_cleanly_with_a_summary(tmp_path):
+    import os, signal, subprocess, time
+    requests = tmp_path/'requests'
+    requests.mkdir()
+    for b in range(1, 5):
+        (requests/f'{b}.txt').write_text('```json\n' + json.dumps({'topic': 'T', 'requests': [
+            {'request': f'Request {b}-{i}', 'explanation': '-'} for i in range(6)]}) + '\n```')
+    with FaultServer(json.dumps({'user_request': 'u', 'context_information_summary': 'c',
+                                 'missing_information_or_action': 'm', 'thoughts': 't', 'task': 'look it up',
+                                 'selected_tool': 'search_internet'})) as server:
+        server.delay = 0.03  # every request searches until max_steps: slow enough to interrupt
+        process = subprocess.Popen(['agentsim_trajectories', f'--requests_dir={requests}', f'--output_dir={tmp_path/"out"}',
+                                    '--llm=openai:m', f'--base_url={server.url}/v1', '--num_workers=2', '--seed=1'],
+                                   stderr=subprocess.PIPE, stdout=subprocess.DEVNULL, text=True,
+                                   env={**os.environ, 'AGENTSIM_CACHE': 'off'})
+        while not list((tmp_path/'out').glob('*_*.json')) and process.poll() is None: time.sleep(0.1)
+        time.sleep(0.5)
+        start = time.monotonic()
+        process.send_signal(signal.SIGINT)
+        stderr = process.communicate(timeout=60)[1]
+        stopped_in = time.monotonic() - start
+    assert process.returncode == 130 and stopped_in < 5, stderr
+    assert 'interrupted: finished trajectories are saved' in stderr and 'trajectories: ' in stderr
+    saved = list((tmp_path/'out').glob('*_*.json'))
+    assert 0 < len(saved) < 24 and all(json.loads(p.read_text()) == [] for p in saved)  # not finished in 10 steps: []
+    assert 'Traceback' not in stderr
+    interrupted = [f for f in json.loads((tmp_path/'out'/'failures.json').read_text()) if 'interrupted' in f['reason']]
+    assert len(interrupted) <= 2  # the ones running when Ctrl-C came; never saved half-done
