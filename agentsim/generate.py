@@ -154,6 +154,7 @@ def requests_single(output_dir: str, num_requests: int = 20, llm: str | None = N
     if (out/'0.txt').exists(): return {'written': 0, 'skipped': 1, 'failed': 0}
     model = get_llm(llm, base_url=base_url, cache=not no_cache, usage=usage)
     try: requests = generate_single(model, num_requests, KnownRequests(out), seed)
+    except ModelUnreachable: raise  # as in every stage: a model that cannot be reached stops the command
     except AgentsimError as e:
         write_failures(out, [{'id': '0', 'reason': str(e)}])
         print(f'failed: {e}', file=sys.stderr)

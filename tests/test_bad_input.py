@@ -117,3 +117,12 @@ def test_bad_environment_settings(tmp_path):
     one_error_line(result, "AGENTSIM_TIMEOUT='soon': not a number")
     result = run('agentsim_check', env={'AGENTSIM_GGUF': str(tmp_path/'none.gguf')})
     one_error_line(result, 'AGENTSIM_GGUF=')
+
+
+@pytest.mark.parametrize('command', ['agentsim_requests_single', 'agentsim_requests_multi'])
+def test_generation_with_a_dead_server_stops_with_one_line(tmp_path, command):
+    from agentsim.local import free_port
+    result = run(command, f'--output_dir={tmp_path/"requests"}', f'--llm=http://127.0.0.1:{free_port()}',
+                 env={'AGENTSIM_RETRIES': '1', 'AGENTSIM_BACKOFF': '0.05'})
+    one_error_line(result, 'connection failed')
+    assert not (tmp_path/'requests'/'failures.json').exists() or json.loads((tmp_path/'requests'/'failures.json').read_text()) == []
