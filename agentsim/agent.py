@@ -43,6 +43,7 @@ def run_agent(request: Request,  # the user's request
               direct: bool = False,  # answer in one final_answer step
               p_none: float = 0.1,  # probability that a search finds nothing
               p_partial: float = 0.1,  # probability that a search finds only part of the answer
+              hints: bool = False,  # show the planner the request generator's note on the steps (a teacher's privilege)
              ) -> AgentResult:
     "Run the planner on `request` against the simulated tools."
     result = AgentResult(request)
@@ -50,7 +51,8 @@ def run_agent(request: Request,  # the user's request
         if stop_requested.is_set():
             result.failure = f'interrupted before step {step}'
             return result
-        try: planned = planner.plan(request.text, result.steps, direct=direct, sample=seed, seed=seed)
+        try: planned = planner.plan(request.text, result.steps, direct=direct, sample=seed, seed=seed,
+                                    hint=request.explanation if hints else '')
         except ModelUnreachable: raise  # nothing can succeed: the whole run stops
         except AgentsimError as e:
             result.failure = f'step {step}, planner: {e}'
@@ -67,7 +69,7 @@ def run_agent(request: Request,  # the user's request
             result.failure = f'step {step}, tool {tool_name}: {e}'
             return result
         result.steps.append({'plan': planned.plan, 'result': output.text})
-        result.step_meta.append({'step': step, 'tool': tool_name, 'condition': condition,
+        result.step_meta.append({'step': step, 'tool': tool_name, 'condition': condition, 'refused': output.refused,
                                  'planner': _reply_meta(planned.reply), 'tool_call': _reply_meta(output.reply)})
         if tool_name == 'final_answer':
             result.finished = True

@@ -29,8 +29,10 @@ class StepRating(BaseModel):
 
 def evaluation_model(rated_steps: int) -> type[BaseModel]:
     "The judge's answer for a trajectory with `rated_steps` steps before the final answer."
+    # the schema sent asks for exactly `rated_steps` ratings; validation also takes more (the surplus is dropped)
+    count = Field(min_length=rated_steps, json_schema_extra={'minItems': rated_steps, 'maxItems': rated_steps})
     return create_model('Evaluation', __config__=ConfigDict(extra='ignore'),
-                        steps=(list[StepRating], Field(min_length=rated_steps, max_length=rated_steps)),
+                        steps=(list[StepRating], count),
                         explanation=(str, Field(max_length=300, description='why this final answer rating')),
                         final_answer_rating=(Rating, ...))
 
@@ -63,7 +65,7 @@ def rate_trajectory(judge: LLM, request: Request, steps: list[dict], toolbox: To
                   role='judge', sample=sample, max_tokens=200 + 150 * rated)
     value = reply.value
     return {'steps': [{'task_rating': s.task_rating, 'tool_rating': s.tool_rating, 'result_rating': s.result_rating,
-                       'explanation': s.explanation} for s in value.steps],
+                       'explanation': s.explanation} for s in value.steps[:rated]],
             'final_answer_rating': value.final_answer_rating, 'explanation': value.explanation}
 
 # %% ../nbs/11_evaluate.ipynb #2e90b2fa

@@ -5,18 +5,19 @@
 # %% ../nbs/10_generate.ipynb #d0ab35d2
 from __future__ import annotations
 import json, random, sys, threading, time
+from collections import Counter
 from pathlib import Path
 from fastcore.script import call_parse
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, Field, create_model
 from .core import AgentsimError, ModelUnreachable, atomic_write_text, cli_errors, make_output_dir, run_parallel, write_failures
 from .formats import load_requests, parse_requests
 from .llm import LLM, LLMAnswerError, UsageMeter, get_llm
 from .tools import Toolbox
 
 # %% auto #0
-__all__ = ['CATEGORIES', 'GENERATION_TEMPERATURE', 'SINGLE_PROMPT', 'MULTI_SYSTEM', 'MULTI_PROMPT', 'MULTI_EXAMPLES',
-           'SingleRequest', 'SingleRequests', 'MultiRequest', 'MultiRequests', 'batch_category', 'problems_with',
-           'fenced', 'KnownRequests', 'generate_single', 'generate_batch', 'requests_single', 'requests_multi',
+__all__ = ['CATEGORIES', 'GENERATION_TEMPERATURE', 'SINGLE_PROMPT', 'MULTI_SYSTEM', 'MULTI_PROMPT', 'MULTI_MORE_PROMPT',
+           'MULTI_EXAMPLES', 'SingleRequest', 'MultiRequest', 'request_list', 'batch_category', 'sort_out', 'fenced',
+           'KnownRequests', 'generate_single', 'generate_batch', 'requests_single', 'requests_multi',
            'agentsim_requests_single', 'agentsim_requests_multi']
 
 # %% ../nbs/10_generate.ipynb #8f28fe31
@@ -24,16 +25,16 @@ class SingleRequest(BaseModel):
     request: str = Field(max_length=200, description='a question or instruction answerable in one or two sentences')
     topic: str = Field(max_length=40, description='its topic in one or two words')
 
-class SingleRequests(BaseModel):
-    requests: list[SingleRequest] = Field(min_length=1, max_length=10)
-
 class MultiRequest(BaseModel):
     request: str = Field(max_length=300, description='a very specific request for the agent')
     explanation: str = Field(max_length=300, description='the tool steps it needs')
 
-class MultiRequests(BaseModel):
-    topic: str = Field(max_length=60)
-    requests: list[MultiRequest] = Field(min_length=6, max_length=6)
+def request_list(item: type[BaseModel], n: int, **fields) -> type[BaseModel]:
+    "An answer schema with a list of `n` `item`s: the schema sent asks for exactly `n`, validation accepts any number."
+    # minItems/maxItems go only into the JSON schema (what a constrained decoder follows); the pydantic check itself
+    # takes any non-empty list, so a model that ignores the count is sorted out, not failed
+    count = Field(min_length=1, json_schema_extra={'minItems': n, 'maxItems': n})
+    return create_model(f'{item.__name__}s', requests=(list[item], count), **fields)
 
 # %% ../nbs/10_generate.ipynb #a8c30f9e
 CATEGORIES = ['Finance', 'Travel', 'Cybersecurity', 'Weather', 'Health', 'Fitness', 'Cooking', 'Education', 'Sports',
@@ -47,35 +48,50 @@ def batch_category(seed: int, batch: int) -> str:
     return random.Random(f'{seed}/category/{batch}').choice(CATEGORIES)
 
 # %% ../nbs/10_generate.ipynb #5a9c8650
-def problems_with(requests: list[str], expected: int, known: set[str]) -> str | None:
-    "Why a generated batch cannot be used, or None."
-    if len(requests) != expected: return f'{len(requests)} requests instead of {expected}'
-    if any(not r.strip() for r in requests): return 'an empty request'
-    if any('ask me' in r.lower() for r in requests): return 'a request asks the agent to "ask me"'
-    normalized = [' '.join(r.lower().split()) for r in requests]
-    if len(set(normalized)) < len(normalized) or known & set(normalized): return 'a duplicate request'
-    return None
+def _normalized(text: str) -> str: return ' '.join(text.lower().split())
+
+def sort_out(items: list[dict],  # the generator's requests, in its order
+             slots: int,  # how many are still needed
+             known: set[str],  # normalized texts a new request must not repeat
+            ) -> tuple[list[dict], Counter]:
+    "The first `slots` usable items, and how many were dropped for which reason."
+    kept, dropped, seen = [], Counter(), set(known)
+    for item in items:
+        text = _normalized(item['request'])
+        if not text: dropped['empty'] += 1
+        elif 'ask me' in text: dropped['asks the agent to "ask me"'] += 1
+        elif text in seen: dropped['duplicate'] += 1
+        elif len(kept) == slots: dropped['more than asked for'] += 1
+        else:
+            kept.append(item)
+            seen.add(text)
+    return kept, dropped
 
 # %% ../nbs/10_generate.ipynb #a0199486
 def fenced(data: dict) -> str:
     "A requests file's text: the JSON in a fenced block, as the original's generator wrote it."
     return f'```json\n{json.dumps(data, indent=2, ensure_ascii=False)}\n```\n'
 
-def _normalized(text: str) -> str: return ' '.join(text.lower().split())
-
 class KnownRequests:
-    "Texts a new request must not repeat: the directory's requests, those generated so far, the prompt's examples and tool descriptions."
+    "Texts a new request must not repeat (the directory's requests, those generated so far, the prompt's examples and tool descriptions), and what was dropped."
     def __init__(self, requests_dir: Path, also: list[str] = ()):
         self._lock = threading.Lock()
         self.texts = {_normalized(t) for t in also}
+        self.dropped = Counter()  # requests dropped over the whole command, by reason
         if any(requests_dir.glob('*.txt')): self.texts |= {_normalized(r.text) for r in load_requests(requests_dir)}
 
-    def check_and_add(self, requests: list[str], expected: int) -> str | None:
-        "The problem with `requests`, or None after adding them."
+    def take(self, items: list[dict], slots: int) -> tuple[list[dict], Counter]:
+        "The first `slots` usable `items`, now known, and what was dropped (also added to `self.dropped`)."
         with self._lock:
-            problem = problems_with(requests, expected, self.texts)
-            if problem is None: self.texts |= {_normalized(r) for r in requests}
-            return problem
+            kept, dropped = sort_out(items, slots, self.texts)
+            self.texts |= {_normalized(item['request']) for item in kept}
+            self.dropped += dropped
+            return kept, dropped
+
+def _why(dropped: Counter) -> str:
+    "What an answer lost, for the failure message."
+    if not dropped: return ''
+    return ' (the last answer: ' + ', '.join(f'{n} {reason}' for reason, n in sorted(dropped.items())) + ')'
 
 # %% ../nbs/10_generate.ipynb #430b46c5
 GENERATION_TEMPERATURE = 0.9
@@ -86,25 +102,26 @@ different topic, for example: {topics}. Keep each request short and specific."""
 
 def generate_single(llm: LLM, n: int, known: KnownRequests, seed: int = 0, attempts: int = 5,
                     chunk: int = 5) -> list[dict]:
-    "`n` single-step requests, asked for `chunk` at a time."
+    "`n` single-step requests, asked for `chunk` at a time; a short answer is completed by asking for the rest."
     requests, rng = [], random.Random(f'{seed}/single')
     for part in range((n + chunk - 1) // chunk):
-        want = min(chunk, n - len(requests))
+        want, got, problem = min(chunk, n - len(requests)), [], None
         topics = ', '.join(rng.sample(CATEGORIES, 4))
         for attempt in range(attempts):
+            missing = want - len(got)
             try:
-                reply = llm(SINGLE_PROMPT.format(n=want, topics=topics), schema=SingleRequests, role='generator',
-                            sample=part * attempts + attempt, seed=seed * 1000 + attempt,
-                            temperature=GENERATION_TEMPERATURE, max_tokens=150 * want + 100)
+                reply = llm(SINGLE_PROMPT.format(n=missing, topics=topics), schema=request_list(SingleRequest, missing),
+                            role='generator', sample=part * attempts + attempt, seed=seed * 1000 + attempt,
+                            temperature=GENERATION_TEMPERATURE, max_tokens=150 * missing + 100)
             except LLMAnswerError as e:
                 problem = str(e)
                 continue
-            items = [r.model_dump() for r in reply.value.requests]
-            problem = known.check_and_add([r['request'] for r in items], want)
-            if problem is None:
-                requests += items
-                break
+            kept, dropped = known.take([r.model_dump() for r in reply.value.requests], missing)
+            got += kept
+            if len(got) == want: break
+            problem = f'{want - len(got)} of {want} requests still missing after {attempt + 1} answers{_why(dropped)}'
         else: raise AgentsimError(f'single-step requests {len(requests) + 1}-{len(requests) + want}: {problem}')
+        requests += got
     return requests
 
 # %% ../nbs/10_generate.ipynb #3e67f7f2
@@ -119,25 +136,48 @@ Write 6 new, different and very specific requests on this topic, each with an ex
 The first request needs 1 tool step, the second 2, and so on up to 6 steps for the last. Use concrete names, places,
 numbers, dates and email addresses. Never copy an example, and never write "ask me" in a request."""
 
+MULTI_MORE_PROMPT = """Topic: {category}.
+These requests on this topic are already written:
+{written}
+
+Write {n} more new, different and very specific requests on this topic, each with an explanation of the tool steps
+needed, in this order: {steps}. Use concrete names, places, numbers, dates and email addresses. Never copy a request
+above or an example, and never write "ask me" in a request."""
+
 MULTI_EXAMPLES = ['Find the current price of a Tesla Model 3 in Germany.',
                   'Look up the height of Mont Blanc, convert it to feet and email the result to tom@example.com.']
 
+def _steps_wanted(step_counts: list[int]) -> str:
+    return ', '.join(f"one that needs {k} tool step{'s' if k > 1 else ''}" for k in step_counts)
+
 def generate_batch(llm: LLM, batch: int, toolbox: Toolbox, known: KnownRequests, seed: int = 0,
                    attempts: int = 5) -> dict:
-    "Multi-step batch number `batch`: its topic category and 6 requests with explanations."
+    "Multi-step batch number `batch`: its topic category and 6 requests, the i-th needing i tool steps."
     category, problem = batch_category(seed, batch), None
     examples = '\n'.join(f'- {e}' for e in MULTI_EXAMPLES)
     system = MULTI_SYSTEM.format(tools=toolbox.describe(), examples=examples)
-    prompt = MULTI_PROMPT.format(category=category)
+    slots = [None] * 6  # slot i holds the request that needs i + 1 steps
     for attempt in range(attempts):
-        try: reply = llm(prompt, system=system, schema=MultiRequests, role='generator', sample=batch * attempts + attempt,
-                         seed=seed * 1000 + attempt, temperature=GENERATION_TEMPERATURE, max_tokens=1600)
+        empty = [i for i, item in enumerate(slots) if item is None]
+        prompt = (MULTI_PROMPT.format(category=category) if len(empty) == 6 else MULTI_MORE_PROMPT.format(
+            category=category, n=len(empty), steps=_steps_wanted([i + 1 for i in empty]),
+            written='\n'.join(f"- {item['request']}" for item in slots if item)))
+        try: reply = llm(prompt, system=system, schema=request_list(MultiRequest, len(empty), topic=(str, Field(max_length=60))),
+                         role='generator', sample=batch * attempts + attempt, seed=seed * 1000 + attempt,
+                         temperature=GENERATION_TEMPERATURE, max_tokens=270 * len(empty) + 100)
         except LLMAnswerError as e:
             problem = str(e)
             continue
-        items = [r.model_dump() for r in reply.value.requests]
-        problem = known.check_and_add([r['request'] for r in items], 6)
-        if problem is None: return {'topic': category, 'requests': items}
+        answered = [r.model_dump() for r in reply.value.requests]
+        # keep each usable answer in the slot it was written for; the rest of the answer is dropped
+        dropped = Counter()
+        for slot, item in zip(empty, answered):
+            kept, why = known.take([item], 1)
+            if kept: slots[slot] = item
+            dropped += why
+        dropped += known.take(answered[len(empty):], 0)[1]
+        if all(slots): return {'topic': category, 'requests': slots}
+        problem = f'{slots.count(None)} of 6 requests still missing after {attempt + 1} answers{_why(dropped)}'
     raise AgentsimError(f'batch {batch} ({category}): {problem}')
 
 # %% ../nbs/10_generate.ipynb #2b76da43
@@ -151,17 +191,16 @@ def requests_single(output_dir: str, num_requests: int = 20, llm: str | None = N
     "Write `num_requests` single-step requests to `output_dir/0.txt` unless it exists."
     if num_requests < 1: raise AgentsimError(f'--num_requests must be at least 1, got {num_requests}')
     out = make_output_dir(output_dir)
-    if (out/'0.txt').exists(): return {'written': 0, 'skipped': 1, 'failed': 0}
-    model = get_llm(llm, base_url=base_url, cache=not no_cache, usage=usage)
-    try: requests = generate_single(model, num_requests, KnownRequests(out), seed)
+    if (out/'0.txt').exists(): return {'written': 0, 'skipped': 1, 'failed': 0, 'dropped': {}, 'failures': []}
+    model, known = get_llm(llm, base_url=base_url, cache=not no_cache, usage=usage), KnownRequests(out)
+    try: requests = generate_single(model, num_requests, known, seed)
     except ModelUnreachable: raise  # as in every stage: a model that cannot be reached stops the command
     except AgentsimError as e:
         write_failures(out, [{'id': '0', 'reason': str(e)}])
-        print(f'failed: {e}', file=sys.stderr)
-        return {'written': 0, 'skipped': 0, 'failed': 1}
+        return {'written': 0, 'skipped': 0, 'failed': 1, 'dropped': dict(known.dropped), 'failures': [str(e)]}
     atomic_write_text(out/'0.txt', fenced({'requests': requests}))
     _record_generation(out, single_model=model.backend.describe(), single_seed=seed, num_requests=num_requests)
-    return {'written': 1, 'skipped': 0, 'failed': 0}
+    return {'written': 1, 'skipped': 0, 'failed': 0, 'dropped': dict(known.dropped), 'failures': []}
 
 def requests_multi(output_dir: str, num_batches: int = 1, num_workers: int = 1, llm: str | None = None,
                    base_url: str | None = None, seed: int = 0, no_cache: bool = False,
@@ -180,12 +219,17 @@ def requests_multi(output_dir: str, num_batches: int = 1, num_workers: int = 1, 
     failures = [f for f in run_parallel(work, todo, num_workers, 'request batches', progress) if f]
     write_failures(out, failures)
     _record_generation(out, multi_model=model.backend.describe(), multi_seed=seed, num_batches=num_batches)
-    return {'written': len(todo) - len(failures), 'skipped': num_batches - len(todo), 'failed': len(failures)}
+    return {'written': len(todo) - len(failures), 'skipped': num_batches - len(todo), 'failed': len(failures),
+            'dropped': dict(known.dropped), 'failures': [f"batch {f['id']}: {f['reason']}" for f in failures]}
 
 # %% ../nbs/10_generate.ipynb #ce3a6b83
 def _report(what: str, counts: dict, usage: UsageMeter, start: float):
-    print(f"{what}: {counts['written']} written, {counts['skipped']} skipped (already there), {counts['failed']} failed; "
-          f'{time.monotonic() - start:.1f} s', file=sys.stderr)
+    for failure in counts['failures']: print(f'failed: {failure}', file=sys.stderr)
+    dropped = sum(counts['dropped'].values())
+    reasons = ', '.join(f'{n} {reason}' for reason, n in sorted(counts['dropped'].items()))
+    print(f"{what}: {counts['written']} written, {counts['skipped']} skipped (already there), {counts['failed']} failed, "
+          f"{dropped} generated requests dropped{f' ({reasons})' if dropped else ''}; {time.monotonic() - start:.1f} s",
+          file=sys.stderr)
     print(usage.report(), file=sys.stderr)
 
 @call_parse

@@ -166,11 +166,14 @@ class OpenAIChat:
         return {'type': 'json_schema', 'json_schema': spec}
 
     def complete(self, messages: list[dict], schema: dict | None, temperature: float, max_tokens: int,
-                 seed: int) -> Completion:
+                 seed: int, repeat_penalty: float | None = None) -> Completion:
         openai = self._openai
         kwargs = dict(model=self.model, messages=messages, temperature=temperature, seed=seed)
         kwargs['max_completion_tokens' if self.is_openai else 'max_tokens'] = max_tokens
         if schema is not None: kwargs['response_format'] = self._response_format(schema)
+        # llama-server and vLLM read a repetition penalty from the body; OpenAI itself has no such setting
+        if repeat_penalty is not None and not self.is_openai:
+            kwargs['extra_body'] = {'repeat_penalty': repeat_penalty, 'repetition_penalty': repeat_penalty}
         try: response = self._client.chat.completions.create(**kwargs)
         except openai.APIStatusError as e:
             if _transient_status(e.status_code):
@@ -231,10 +234,11 @@ class LlamaCompletion:
     def describe(self) -> str: return f'llama.cpp server {self.base_url}'
 
     def complete(self, messages: list[dict], schema: dict | None, temperature: float, max_tokens: int,
-                 seed: int) -> Completion:
+                 seed: int, repeat_penalty: float | None = None) -> Completion:
         body = {'prompt': render_prompt(messages, self.template), 'n_predict': max_tokens, 'temperature': temperature,
                 'seed': seed, 'cache_prompt': True, 'stop': TEMPLATES[self.template]['stop']}
         if schema is not None: body['json_schema'] = schema
+        if repeat_penalty is not None: body['repeat_penalty'] = repeat_penalty
         try: response = requests.post(f'{self.base_url}/completion', json=body, timeout=self.timeout)
         except requests.Timeout as e: raise TransientError('timed out') from e
         except requests.ConnectionError as e:
@@ -254,24 +258,27 @@ class LlamaCompletion:
 
 # %% ../nbs/03_llm.ipynb #3e8c3182
 class EmbeddedModel:
-    "The embedded GGUF, served by a `llama-server` that agentsim starts on first use and stops at exit."
+    "A local GGUF (the embedded model, the 1.5B, or a fine-tune's adapter on its base), served by a `llama-server` that agentsim starts on first use and stops at exit."
     def __init__(self, api: str = 'openai',  # `openai` (the server's /v1 chat API) or `native` (/completion)
-                 timeout: float = 300.0):
+                 timeout: float = 300.0,
+                 model: str = 'local'):  # a local model key from `agentsim.local.parse_local_spec`
         if api not in ('openai', 'native'): raise AgentsimError(f"embedded model api must be openai or native, got {api!r}")
-        self.api, self.timeout = api, timeout
+        self.api, self.timeout, self.model = api, timeout, model
         self._backend, self._backend_url, self._lock = None, None, threading.Lock()
 
     @property
     def identity(self) -> dict:
         from agentsim.local import model_identity
-        return {'backend': 'local', 'api': self.api, 'model': model_identity()}
+        return {'backend': 'local', 'api': self.api, 'model': model_identity(self.model)}
 
-    def describe(self) -> str: return 'the embedded model' + (' (native API)' if self.api == 'native' else '')
+    def describe(self) -> str:
+        name = 'the embedded model' if self.model == 'local' else f'the local model {self.model}'
+        return name + (' (native API)' if self.api == 'native' else '')
 
     def backend(self):
         "The backend talking to the running server (started, or restarted after a crash, here)."
         from agentsim.local import embedded_server
-        url = embedded_server().url
+        url = embedded_server(self.model).url
         with self._lock:
             if self._backend_url != url:
                 self._backend = (OpenAIChat('local', base_url=f'{url}/v1', timeout=self.timeout) if self.api == 'openai'
@@ -279,8 +286,8 @@ class EmbeddedModel:
                 self._backend_url = url
             return self._backend
 
-    def complete(self, messages, schema, temperature, max_tokens, seed) -> Completion:
-        return self.backend().complete(messages, schema, temperature, max_tokens, seed)
+    def complete(self, messages, schema, temperature, max_tokens, seed, **options) -> Completion:
+        return self.backend().complete(messages, schema, temperature, max_tokens, seed, **options)
 
 # %% ../nbs/03_llm.ipynb #0727e7fe
 class LLMAnswerError(AgentsimError):
@@ -333,7 +340,9 @@ class LLM:
                  system: str | None = None,  # an optional system prompt
                  role: str = 'other',  # who is asking, for usage accounting: planner, tool, judge, generator
                  sample: int = 0,  # sample index: the same question with another index is a separate cache entry
-                 temperature: float | None = None, max_tokens: int | None = None, seed: int | None = None) -> Reply:
+                 temperature: float | None = None, max_tokens: int | None = None, seed: int | None = None,
+                 repeat_penalty: float | None = None,  # llama.cpp's repetition penalty (the fine-tuned planner uses 1.1)
+                ) -> Reply:
         "Ask the model; replay from the cache when this exact question was answered before."
         start = time.monotonic()
         messages = as_messages(prompt, system)
@@ -341,8 +350,9 @@ class LLM:
         max_tokens = self.max_tokens if max_tokens is None else max_tokens
         seed = self.seed if seed is None else seed
         json_schema = schema.model_json_schema() if schema is not None else None
+        options = {} if repeat_penalty is None else {'repeat_penalty': repeat_penalty}  # only what is set: keys stay stable
         key = cache_key({**self.backend.identity, 'messages': messages, 'schema': json_schema, 'sample': sample,
-                         'temperature': temperature, 'max_tokens': max_tokens, 'seed': seed})
+                         'temperature': temperature, 'max_tokens': max_tokens, 'seed': seed, **options})
         stored = self.cache.get(key) if self.cache is not None else None
         if stored is not None:
             value, problem = _problem(Completion(stored['text']), schema, max_tokens)
@@ -353,7 +363,7 @@ class LLM:
         conversation, prompt_tokens, completion_tokens = list(messages), 0, 0
         for calls in range(1, self.max_reasks + 2):
             completion = call_with_retries(
-                lambda: self.backend.complete(conversation, json_schema, temperature, max_tokens, seed),
+                lambda: self.backend.complete(conversation, json_schema, temperature, max_tokens, seed, **options),
                 self.retry, self.backend.describe())
             prompt_tokens += completion.prompt_tokens
             completion_tokens += completion.completion_tokens
@@ -385,7 +395,8 @@ def _valid_address(address: str) -> bool:
     except ValueError: return False
     return bool(parts.hostname)
 
-SPEC_HELP = 'use local, local:native, openai:<model> or a llama.cpp server address such as http://localhost:8080'
+SPEC_HELP = ('use local, local:native, local:1.5b, local+lora:DIR, openai:<model> or a llama.cpp server address such as '
+             'http://localhost:8080')
 
 def backend_from_spec(spec: str,  # local, local:native, openai:<model>, or http://host:port
                       base_url: str | None = None,  # OpenAI-compatible server for openai:<model>
@@ -394,8 +405,11 @@ def backend_from_spec(spec: str,  # local, local:native, openai:<model>, or http
                       timeout: float = 300.0):
     "The backend a model spec names."
     spec = spec.strip()
-    if spec in ('local', 'local:openai'): return EmbeddedModel('openai', timeout)
-    if spec == 'local:native': return EmbeddedModel('native', timeout)
+    from agentsim.local import parse_local_spec, resolve_local
+    if (local := parse_local_spec(spec)) is not None:
+        key, api = local
+        if key.startswith('local+lora:'): resolve_local(key)  # a directory that is not a fine-tune fails here, in one line
+        return EmbeddedModel(api, timeout, model=key)
     if spec.startswith('openai:') and len(spec) > len('openai:'):
         return OpenAIChat(spec[len('openai:'):], base_url=base_url or setting('OPENAI_BASE_URL'),
                           api_key=setting('OPENAI_API_KEY'), timeout=timeout,

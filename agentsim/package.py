@@ -4,26 +4,28 @@
 
 # %% ../nbs/12_package.ipynb #8eb17fcf
 from __future__ import annotations
-import csv, io, json, random, sys, time
+import csv, io, json, random, shutil, sys, tempfile, time
 from pathlib import Path
 from fastcore.script import call_parse
 from .core import AgentsimError, atomic_write_text, cli_errors, make_output_dir
 from .formats import load_requests, load_trajectory, output_path
-from .planners import finetuned_prompt
+from .planners import check_prompt_format, finetuned_prompt
 
 # %% auto #0
-__all__ = ['TARGET_KEYS', 'examples_for', 'mistral_text', 'split_by_request', 'package_dataset', 'dataset_card',
-           'agentsim_package', 'package_summary']
+__all__ = ['TARGET_KEYS', 'HF_SPLITS', 'HF_COLUMNS', 'examples_for', 'mistral_text', 'split_by_request', 'save_hf_dataset',
+           'package_dataset', 'dataset_card', 'agentsim_package', 'package_summary']
 
 # %% ../nbs/12_package.ipynb #589540d8
 TARGET_KEYS = ['context_information_summary', 'thoughts', 'task', 'selected_tool']
 
-def examples_for(request_text: str, steps: list[dict]) -> list[dict]:
+def examples_for(request_text: str, steps: list[dict],
+                 prompt_format: str = 'original',  # the fine-tuned planner's prompt layout
+                ) -> list[dict]:
     "One `{prompt, target}` example per step of a trajectory."
     examples = []
     for index, step in enumerate(steps):
         target = {key: step['plan'][key] for key in TARGET_KEYS if key in step['plan']}
-        examples.append({'prompt': finetuned_prompt(request_text, steps[:index]),
+        examples.append({'prompt': finetuned_prompt(request_text, steps[:index], prompt_format),
                          'target': json.dumps(target, ensure_ascii=False)})
     return examples
 
@@ -59,9 +61,39 @@ def _jsonl(rows: list[dict]) -> str:
                                             {'role': 'assistant', 'content': r['target']}]}, ensure_ascii=False) + '\n'
                    for r in rows)
 
+# %% ../nbs/12_package.ipynb #51859a98
+HF_SPLITS = {'train': 'train', 'validation': 'test'}  # agentsim's split name -> the original's
+HF_COLUMNS = ['prompt', 'target', 'text']
+
+def save_hf_dataset(out: Path, splits: dict) -> Path:
+    "Save `splits` as a Hugging Face `DatasetDict` in `out` (splits `train`/`test`, columns prompt, target, text)."
+    import datasets
+    features = datasets.Features({column: datasets.Value('string') for column in HF_COLUMNS})
+    def table(rows):
+        return datasets.Dataset.from_dict({'prompt': [r['prompt'] for r in rows], 'target': [r['target'] for r in rows],
+                                           'text': [mistral_text(r['prompt'], r['target']) for r in rows]}, features=features)
+    dataset = datasets.DatasetDict({HF_SPLITS[name]: table(rows) for name, rows in splits.items()})
+    staging = Path(tempfile.mkdtemp(dir=out, prefix='.hf-'))
+    bars_were_on = datasets.is_progress_bar_enabled()
+    datasets.disable_progress_bars()  # agentsim's commands report their own progress
+    try:
+        dataset.save_to_disk(str(staging))
+        for name in [*HF_SPLITS.values(), 'dataset_dict.json']:  # replace an earlier dataset part by part
+            target = out/name
+            if target.is_dir(): shutil.rmtree(target)
+            elif target.exists(): target.unlink()
+            (staging/name).rename(target)
+    finally:
+        shutil.rmtree(staging, ignore_errors=True)
+        if bars_were_on: datasets.enable_progress_bars()
+    return out
+
+# %% ../nbs/12_package.ipynb #b8d4e097
 def package_dataset(requests_dir: str, trajectories_dir: str, evaluations_dir: str, output_dir: str,
-                    validation_size: int = 30, rating_threshold: int = 4, seed: int = 0) -> dict:
-    "Write the fine-tuning dataset; returns the counts."
+                    validation_size: int = 30, rating_threshold: int = 4, seed: int = 0,
+                    prompt_format: str = 'original') -> dict:
+    "Write the fine-tuning dataset; returns the counts and the problems met."
+    check_prompt_format(prompt_format)
     if not 1 <= rating_threshold <= 5: raise AgentsimError(f'--rating_threshold must be 1-5, got {rating_threshold}')
     if validation_size < 0: raise AgentsimError(f'--validation_size must not be negative, got {validation_size}')
     trajectories, evaluations, out = Path(trajectories_dir), Path(evaluations_dir), Path(output_dir)
@@ -89,7 +121,7 @@ def package_dataset(requests_dir: str, trajectories_dir: str, evaluations_dir: s
     splits = {'train': [], 'validation': []}
     for request, rating, steps in kept:
         split = 'validation' if request.id in validation_ids else 'train'
-        for index, example in enumerate(examples_for(request.text, steps)):
+        for index, example in enumerate(examples_for(request.text, steps, prompt_format)):
             splits[split].append({**example, 'request_id': request.id, 'step': index + 1, 'rating': rating, 'split': split})
     make_output_dir(out)
     for split, rows in splits.items():
@@ -99,20 +131,13 @@ def package_dataset(requests_dir: str, trajectories_dir: str, evaluations_dir: s
     atomic_write_text(out/'metadata.jsonl', ''.join(json.dumps(m) + '\n' for m in metadata))
     counts.update(train_examples=len(splits['train']), validation_examples=len(splits['validation']),
                   train_requests=len(train_ids), validation_requests=len(validation_ids))
+    save_hf_dataset(out, splits)
+    settings = {'prompt_format': prompt_format, 'rating_threshold': rating_threshold, 'validation_size': validation_size,
+                'seed': seed, 'hf_splits': HF_SPLITS, 'hf_columns': HF_COLUMNS}
+    atomic_write_text(out/'agentsim.json', json.dumps({**settings, 'counts': counts}, indent=2))
     atomic_write_text(out/'README.md', dataset_card(counts, requests_dir, trajectories, evaluations, validation_size,
-                                                    rating_threshold, seed))
-    counts['huggingface'] = _save_hf(out, splits)
-    for problem in problems: print(f'skipped {problem}', file=sys.stderr)
-    return counts
-
-def _save_hf(out: Path, splits: dict) -> bool:
-    "Also save a Hugging Face `DatasetDict` in `out/hf` when the `datasets` package is installed."
-    try: import datasets
-    except ImportError: return False
-    columns = lambda rows: {'text': [mistral_text(r['prompt'], r['target']) for r in rows],
-                            'prompt': [r['prompt'] for r in rows], 'completion': [r['target'] for r in rows]}
-    datasets.DatasetDict({name: datasets.Dataset.from_dict(columns(rows)) for name, rows in splits.items()}).save_to_disk(out/'hf')
-    return True
+                                                    rating_threshold, seed, prompt_format))
+    return {**counts, 'problems': problems}
 
 # %% ../nbs/12_package.ipynb #7bbd18ed
 def _record(path: Path) -> dict:
@@ -120,7 +145,7 @@ def _record(path: Path) -> dict:
     except (OSError, ValueError): return {}
 
 def dataset_card(counts: dict, requests_dir, trajectories: Path, evaluations: Path, validation_size: int,
-                 rating_threshold: int, seed: int) -> str:
+                 rating_threshold: int, seed: int, prompt_format: str = 'original') -> str:
     "The dataset's README.md: where it came from, how it was filtered and split, and its size."
     generation, run, judge = _record(Path(requests_dir)/'generation.json'), _record(trajectories/'run.json'), _record(evaluations/'run.json')
     models = {'request generator': generation.get('multi_model') or generation.get('single_model') or 'unknown',
@@ -137,10 +162,15 @@ def dataset_card(counts: dict, requests_dir, trajectories: Path, evaluations: Pa
              f'- split by request with seed {seed}: {validation_size} requests requested for validation, '
              f"{counts['validation_requests']} there ({counts['validation_examples']} examples); "
              f"{counts['train_requests']} requests in train ({counts['train_examples']} examples)", '',
+             f'- prompt layout: `{prompt_format}` (evaluate a model trained on it with '
+             f'`--planner finetuned --prompt_format {prompt_format}`)', '',
              '## Files',
+             '- `dataset_dict.json`, `train/`, `test/`: a Hugging Face `DatasetDict` (`DatasetDict.load_from_disk` on this '
+             'directory), columns `prompt`, `target`, `text`; `test` is the validation split',
              '- `train.jsonl`, `validation.jsonl`: `{"messages": [user prompt, assistant plan]}` per line',
              '- `train.csv`, `validation.csv`: one `text` column, `<s>[INST] {prompt} [/INST] {target}</s>`',
              '- `metadata.jsonl`: request id, step, rating and split of every example, in file order',
+             '- `agentsim.json`: the prompt layout, the settings and the counts',
              f"- trajectory run seed: {run.get('seed', 'unknown')}"]
     return '\n'.join(lines) + '\n'
 
@@ -155,10 +185,12 @@ def agentsim_package(
     validation_size: int = 30,  # requests held out for validation
     rating_threshold: int = 4,  # keep trajectories whose final answer is rated at least this
     seed: int = 0,  # seed of the train/validation split
+    prompt_format: str = 'original',  # the fine-tuned planner's prompt layout: original (the published models') or agentsim
 ):
     "Package a planner fine-tuning dataset from well-rated trajectories."
     counts = package_dataset(requests_dir, trajectories_dir, evaluations_dir, output_dir, validation_size,
-                             rating_threshold, seed)
+                             rating_threshold, seed, prompt_format)
+    for problem in counts['problems']: print(f'skipped {problem}', file=sys.stderr)
     print(package_summary(counts, output_dir), file=sys.stderr)
 
 def package_summary(counts: dict, output_dir) -> str:

@@ -12,8 +12,9 @@ from .llm import LLM, Reply
 from .tools import Toolbox, format_steps
 
 # %% auto #0
-__all__ = ['FIELD_LIMITS', 'FIELD_HELP', 'PLANNERS', 'plan_model', 'finetuned_prompt', 'tool_prompt', 'request_prompt',
-           'PlanResult', 'Planner', 'PromptedPlanner', 'FinetunedPlanner', 'ZeroshotPlanner', 'make_planner']
+__all__ = ['FIELD_LIMITS', 'FIELD_HELP', 'PROMPT_FORMATS', 'NO_PREVIOUS_STEPS', 'PLANNERS', 'plan_model', 'check_prompt_format',
+           'context_information', 'finetuned_prompt', 'tool_prompt', 'request_prompt', 'PlanResult', 'Planner',
+           'PromptedPlanner', 'FinetunedPlanner', 'ZeroshotPlanner', 'make_planner']
 
 # %% ../nbs/07_planners.ipynb #5dc0d116
 FIELD_LIMITS = {'user_request': 400, 'context_information_summary': 400, 'missing_information_or_action': 250,
@@ -37,11 +38,31 @@ def plan_model(name: str, keys: list[str], tool_names: list[str], tool_key: str 
     return create_model(name, __config__=config, **fields)
 
 # %% ../nbs/07_planners.ipynb #eeb2891a
+PROMPT_FORMATS = ('original', 'agentsim')
+NO_PREVIOUS_STEPS = '<no previous steps available>'
+
+def check_prompt_format(prompt_format: str) -> str:
+    "`prompt_format` if it names a layout, else an error naming the flag."
+    if prompt_format not in PROMPT_FORMATS:
+        raise AgentsimError(f'--prompt_format {prompt_format!r}: choose {" or ".join(PROMPT_FORMATS)}')
+    return prompt_format
+
+def context_information(steps: list[dict]) -> str:
+    "The original's scratchpad: a `Task:` and a `Result:` line per earlier step, steps separated by a blank line."
+    if not steps: return NO_PREVIOUS_STEPS
+    return '\n\n'.join(f"Task: {step['plan']['task']}\nResult: {step['result']}" for step in steps)
+
+# %% ../nbs/07_planners.ipynb #85b6aabb
 def finetuned_prompt(request: str,  # the user's request
                      steps: list[dict],  # the trajectory so far, in the original's `{plan, result}` format
+                     prompt_format: str = 'original',  # `original` (the published models' layout) or `agentsim`
                     ) -> str:
     "The fine-tuned planner's prompt, used for inference and for every training example alike."
-    return f'User request:\n{request}\n\nSteps so far:\n{format_steps(steps)}\n\nPlan the next step.'
+    if check_prompt_format(prompt_format) == 'agentsim':
+        return f'User request:\n{request}\n\nSteps so far:\n{format_steps(steps)}\n\nPlan the next step.'
+    fence = '```'
+    return (f'User request:\n\n{fence}\n{request}\n{fence}\n\n'
+            f'Context information:\n\n{fence}\n{context_information(steps)}\n{fence}\n\nPlan the next step.')
 
 # %% ../nbs/07_planners.ipynb #febef39d
 def _answer_format(keys: list[str], tool_key: str, tool_names: list[str]) -> str:
@@ -61,11 +82,14 @@ def tool_prompt(toolbox: Toolbox, keys: list[str], tool_key: str, direct: bool) 
             'read the request and the results so far, choose the one tool that makes the most progress, and write '
             f'its task.\n\nTools:\n{toolbox.describe()}\n\nRules:\n{rules}\n\n{_answer_format(keys, tool_key, names)}')
 
-def request_prompt(request: str, steps: list[dict]) -> str:
+def request_prompt(request: str, steps: list[dict],
+                   hint: str = '',  # privileged information for a teacher: the request generator's note on the steps
+                  ) -> str:
     "The user message of the planners that see the tool list."
     reminder = ('\n\nIf these results already answer the request, select final_answer; never repeat a task.'
                 if steps else '')
-    return f'User request: {request}\n\nSteps so far:\n{format_steps(steps)}{reminder}'
+    note = f'\n\nThe steps this request needs, as its author planned them: {hint}' if hint else ''
+    return f'User request: {request}{note}\n\nSteps so far:\n{format_steps(steps)}{reminder}'
 
 # %% ../nbs/07_planners.ipynb #20ebdaac
 @dataclass
@@ -77,6 +101,7 @@ class PlanResult:
 class Planner:
     "Base class: builds messages, asks the LLM with the plan schema, returns the plan in the original's keys."
     kind, keys, tool_key = '', [], 'selected_tool'
+    repeat_penalty = None  # the model's default
 
     def __init__(self, llm: LLM,  # the model that plans
                  toolbox: Toolbox | None = None,  # the tools of the run
@@ -90,12 +115,15 @@ class Planner:
             self._models[direct] = plan_model(f'{self.kind.title()}Plan', self.keys, names, self.tool_key)
         return self._models[direct]
 
-    def messages(self, request: str, steps: list[dict], direct: bool) -> list[dict]: raise NotImplementedError
+    def messages(self, request: str, steps: list[dict], direct: bool, hint: str = '') -> list[dict]:
+        raise NotImplementedError
 
-    def plan(self, request: str, steps: list[dict], direct: bool = False, sample: int = 0, seed: int = 0) -> PlanResult:
+    def plan(self, request: str, steps: list[dict], direct: bool = False, sample: int = 0, seed: int = 0,
+             hint: str = '',  # privileged note on the steps needed; only the planners with a tool list are shown it
+            ) -> PlanResult:
         "The next step's plan."
-        reply = self.llm(self.messages(request, steps, direct), schema=self.schema(direct), role='planner',
-                         sample=sample, seed=seed, max_tokens=self.max_tokens)
+        reply = self.llm(self.messages(request, steps, direct, hint), schema=self.schema(direct), role='planner',
+                         sample=sample, seed=seed, max_tokens=self.max_tokens, repeat_penalty=self.repeat_penalty)
         plan = reply.value.model_dump()
         plan['selected_tool'] = plan.pop(self.tool_key)
         return PlanResult(plan, reply)
@@ -105,29 +133,41 @@ class PromptedPlanner(Planner):
     "A strong model with the tool list in its system prompt (the original's `--planner openai`)."
     kind = 'prompted'
     keys = ['user_request', 'context_information_summary', 'missing_information_or_action', 'thoughts', 'task']
-    def messages(self, request, steps, direct):
+    def messages(self, request, steps, direct, hint=''):
         return [{'role': 'system', 'content': tool_prompt(self.toolbox, self.keys, self.tool_key, direct)},
-                {'role': 'user', 'content': request_prompt(request, steps)}]
+                {'role': 'user', 'content': request_prompt(request, steps, hint)}]
 
 class FinetunedPlanner(Planner):
-    "A model fine-tuned on agentsim's dataset: no tool list, the short `finetuned_prompt`."
+    "A fine-tuned model: no tool list, the short `finetuned_prompt`; greedy, repeat penalty 1.1, at most 512 tokens, as the original."
     kind = 'finetuned'
     keys = ['context_information_summary', 'thoughts', 'task']
-    def messages(self, request, steps, direct):
-        return [{'role': 'user', 'content': finetuned_prompt(request, steps)}]
+    repeat_penalty = 1.1
+
+    def __init__(self, llm: LLM, toolbox: Toolbox | None = None, max_tokens: int = 512,
+                 prompt_format: str = 'original'):  # the layout the model was trained on: `original` or `agentsim`
+        super().__init__(llm, toolbox, max_tokens)
+        self.prompt_format = check_prompt_format(prompt_format)
+
+    def messages(self, request, steps, direct, hint=''):  # a student never sees a hint
+        return [{'role': 'user', 'content': finetuned_prompt(request, steps, self.prompt_format)}]
 
 class ZeroshotPlanner(Planner):
     "An instruct model with the tool list and allowed names; it answers `selected_action`, saved as `selected_tool`."
     kind, tool_key = 'zeroshot', 'selected_action'
     keys = ['context_information_summary', 'thoughts', 'task']
-    def messages(self, request, steps, direct):
+    def messages(self, request, steps, direct, hint=''):
         return [{'role': 'user', 'content': tool_prompt(self.toolbox, self.keys, self.tool_key, direct) + '\n\n'
-                                            + request_prompt(request, steps)}]
+                                            + request_prompt(request, steps, hint)}]
 
 PLANNERS = {'openai': PromptedPlanner, 'prompted': PromptedPlanner, 'finetuned': FinetunedPlanner,
             'zeroshot': ZeroshotPlanner}
 
-def make_planner(kind: str, llm: LLM, toolbox: Toolbox | None = None) -> Planner:
-    "A planner by the original's `--planner` name: openai (prompted), finetuned or zeroshot."
+def make_planner(kind: str,  # the original's `--planner` name: openai (prompted), finetuned or zeroshot
+                 llm: LLM, toolbox: Toolbox | None = None,
+                 prompt_format: str = 'original',  # the fine-tuned planner's prompt layout
+                ) -> Planner:
+    "A planner by the original's `--planner` name."
     if kind not in PLANNERS: raise AgentsimError(f'--planner {kind!r}: choose openai, finetuned or zeroshot')
+    check_prompt_format(prompt_format)
+    if kind == 'finetuned': return FinetunedPlanner(llm, toolbox, prompt_format=prompt_format)
     return PLANNERS[kind](llm, toolbox)

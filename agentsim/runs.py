@@ -21,7 +21,8 @@ def run_series(series_dir: str, requests_dir: str, runs: int = 4, first_run: int
                planner_template: str = 'mistral', direct_answer: str = 'off', num_workers: int = 1,
                llm: str | None = None, judge_llm: str | None = None, base_url: str | None = None,
                max_steps: int = 10, p_no_answer: float = 0.1, p_partial_answer: float = 0.1,
-               no_cache: bool = False, progress: bool = True) -> list[dict]:
+               no_cache: bool = False, progress: bool = True, prompt_format: str | None = None,
+               tools_file: str | None = None) -> list[dict]:
     "Runs `first_run` … `first_run + runs - 1` of a planner: trajectories with seed i, then their ratings."
     if runs < 1: raise AgentsimError(f'--runs must be at least 1, got {runs}')
     if first_run < 1: raise AgentsimError(f'--first_run must be at least 1, got {first_run}')
@@ -32,9 +33,10 @@ def run_series(series_dir: str, requests_dir: str, runs: int = 4, first_run: int
         trajectories = generate_trajectories(
             requests_dir, series/f'trajectories_{i}', planner, planner_host, planner_port, planner_llm, planner_template,
             direct_answer, num_workers, llm, base_url, seed=i, max_steps=max_steps, p_no_answer=p_no_answer,
-            p_partial_answer=p_partial_answer, no_cache=no_cache, progress=progress, usage=usage)
+            p_partial_answer=p_partial_answer, tools_file=tools_file, no_cache=no_cache, progress=progress,
+            usage=usage, prompt_format=prompt_format)
         ratings = evaluate_trajectories(requests_dir, series/f'trajectories_{i}', series/f'evaluations_{i}', num_workers,
-                                        llm=judge_llm or llm, base_url=base_url, sample=i, no_cache=no_cache,
+                                        llm=judge_llm or llm, base_url=base_url, tools_file=tools_file, sample=i, no_cache=no_cache,
                                         usage=usage, progress=progress)
         print(ratings_summary(ratings, series/f'evaluations_{i}'), file=sys.stderr)
         results.append({'run': i, 'trajectories': trajectories, 'ratings': ratings,
@@ -63,8 +65,10 @@ def agentsim_runs(
     p_no_answer: float = 0.1,  # probability that a search tool finds nothing
     p_partial_answer: float = 0.1,  # probability that it finds only part of the answer
     no_cache: bool = False,  # ask the models even when the replay cache has the answer
+    prompt_format: str = None,  # the fine-tuned planner's prompt layout: original or agentsim (default: what the model was trained on, else original)
+    tools_file: str = None,  # JSON list of extra tools {name, description, instructions}
 ):
     "Repeated trajectory and rating runs of one planner, run i with seed i."
     run_series(series_dir, requests_dir, runs, first_run, planner, planner_host, planner_port, planner_llm,
                planner_template, direct_answer, num_workers, llm, judge_llm, base_url, max_steps, p_no_answer,
-               p_partial_answer, no_cache)
+               p_partial_answer, no_cache, prompt_format=prompt_format, tools_file=tools_file)

@@ -12,8 +12,8 @@ from .formats import Request
 from .llm import LLM, Reply
 
 # %% auto #0
-__all__ = ['DEFAULT_TOOLS', 'NOTHING_FOUND', 'Tool', 'Toolbox', 'load_tools_file', 'draw_condition', 'format_steps', 'ToolResult',
-           'run_tool']
+__all__ = ['DEFAULT_TOOLS', 'CONDITION_NOTES', 'Tool', 'Toolbox', 'load_tools_file', 'draw_condition', 'format_steps', 'refused',
+           'ToolResult', 'run_tool']
 
 # %% ../nbs/06_tools.ipynb #302bfa6c
 @dataclass(frozen=True)
@@ -35,28 +35,32 @@ class Tool:
 # %% ../nbs/06_tools.ipynb #efc8adca
 DEFAULT_TOOLS = [
     Tool('search_internet', 'Search the internet for specific or current information: prices, places, opening hours, news.',
-         'Pretend to search the internet for the task. Reply with what was found, in one sentence. When you do not '
-         'know, give your best guess as if it had been found.', searches=True),
+         'Reply with what the search found, in one or two sentences with specific values (names, numbers, prices, '
+         'dates); make up plausible ones. Example: task "Find the price of a Tesla Model 3 in Germany" -> "The Tesla '
+         'Model 3 costs from 42,990 EUR in Germany."', searches=True),
     Tool('search_wikipedia', 'Look up encyclopedic facts (people, places, history, science) on Wikipedia.',
-         'Pretend to look the task up on Wikipedia. Reply with what the article says, in one sentence. When you do '
-         'not know, give your best guess as if it had been found.', searches=True),
+         'Reply with what the Wikipedia article says, in one or two sentences with specific facts; make up plausible '
+         'ones. Example: task "Height of Mont Blanc" -> "Mont Blanc is 4,806 metres high."', searches=True),
     Tool('ask_user', 'Ask the user a question; returns the answer. Only for what only the user knows.',
-         'Play the user who made the request. Answer the question briefly, in one or two sentences, as that person. '
-         'When asked for personal details (names, addresses, dates, preferences), invent plausible ones.',
+         'Answer as the user who made the request, in keywords or short phrases, never in full sentences; invent '
+         'plausible personal details. Example: task "What is your budget and travel date?" -> "500 EUR, 12 June 2027"',
          sees_request=True),
     Tool('calculate_number', 'Compute a number, date or time from values given in the task.',
-         'Pretend to compute the task. Reply with only the result: one number, date or time, with its unit. If the '
-         'task is not a calculation or a value is missing, reply "Error:" and the reason.'),
-    Tool('create_event', 'Add an event to the calendar; needs the event name and a concrete date.',
-         'Pretend to add the event to the calendar. If the task names the event and gives a concrete calendar date, '
-         'confirm in one sentence with the name and the date. If the date is vague or relative ("tomorrow", '
-         '"next week") or the name is missing, reply "Error:" and what is missing.'),
-    Tool('send_email', 'Send an email; needs the recipient address, a subject and the body.',
-         'Pretend to send the email. If the task gives the recipient address, a subject and a body, confirm in one '
-         'sentence, naming only the recipient and the subject. Otherwise reply "Error:" and what is missing.'),
+         'Reply with the result: a number, date or time with its unit. When a value is missing, assume a plausible '
+         'one and name it in brackets. Examples: task "15% of 80" -> "12"; task "Total cost of 3 nights at a hotel" '
+         '-> "450 EUR (assuming 150 EUR per night)". Only if the task asks for no number at all, reply "Error: not a '
+         'calculation".'),
+    Tool('create_event', 'Add an event to the calendar; needs the event name and a date, the time is optional.',
+         'Confirm the new calendar event in one sentence with its name and date, and its time if the task gives one. '
+         'Example: task "Add Dentist on 3 May 2027" -> "Created the event Dentist on 3 May 2027." Only if the task '
+         'gives no date at all, reply "Error: no date".'),
+    Tool('send_email', 'Send an email; needs a recipient, a subject and the body.',
+         'If the task says whom to send the email to, confirm in one sentence that it was sent, naming the recipient '
+         'and the subject, for example "Sent the email Meeting moved to Friday to tom@example.com." Otherwise reply '
+         '"Error: no recipient".'),
     Tool('use_bash', 'Run a Linux shell command and return its output.',
-         'Pretend to run the command on a Linux machine and reply with only the output it would print, no '
-         'explanation. If the task is not a shell command, reply "Error: not a shell command".'),
+         'Reply with only the output the command would print on a Linux machine, no explanation. Example: task '
+         '"echo hello" -> "hello". If the task is not a shell command, reply "Error: not a shell command".'),
     Tool('final_answer', "Answer the user's request; select it when the results so far are enough.",
          "Write the agent's final answer to the user's request in one sentence, using only the results so far. Do "
          'not add facts that are not in the results.', sees_request=True),
@@ -106,30 +110,40 @@ def draw_condition(seed: int, request_id: str, step: int, p_none: float = 0.1, p
     return 'none' if draw < p_none else 'partial' if draw < p_none + p_partial else 'full'
 
 # %% ../nbs/06_tools.ipynb #f5a2af7c
-NOTHING_FOUND = 'No results found.'
-
 def format_steps(steps: list[dict]) -> str:
     "Earlier steps as numbered task / tool / result lines (the scratchpad every prompt shows)."
     if not steps: return 'None yet.'
-    return '\n'.join(f"{i}. Task: {s['plan']['task']}\n   Tool: {s['plan']['selected_tool']}\n   Result: {s['result']}"
+    return '\n'.join(f"{i}. Task: {s['plan']['task']}\n   Tool: {s['plan'].get('selected_tool', '?')}\n   Result: {s['result']}"
                      for i, s in enumerate(steps, 1))
+
+def refused(text: str) -> bool:
+    "Whether a tool's reply is a refusal: the `Error:` the instructions ask for when a task is not the tool's."
+    return text.lstrip().lower().startswith('error')
 
 @dataclass
 class ToolResult:
     "What a tool returned, and how."
     text: str
     condition: str | None = None  # for search tools: full, partial or none
-    reply: Reply | None = None  # the LLM's reply (None when no model was asked)
+    reply: Reply | None = None  # the LLM's reply
+    @property
+    def refused(self) -> bool: return refused(self.text)
+
+CONDITION_NOTES = {
+    'partial': ' This time only part of the information was found: leave out an important part of the answer.',
+    'none': (' This time the search finds nothing: reply only with one short sentence that says no results were '
+             'found for what the task searched, and give no facts.'),
+}
 
 def run_tool(tool: Tool, llm: LLM, task: str, request: Request, steps: list[dict],
              condition: str = 'full',  # for search tools: full, partial or none
              sample: int = 0, max_tokens: int = 160) -> ToolResult:
     "Simulate `tool` on `task`. Nothing is executed: the LLM writes what the tool would return."
-    if tool.searches and condition == 'none': return ToolResult(NOTHING_FOUND, condition)
-    system = (f'You simulate the tool "{tool.name}" of an AI agent. {tool.instructions} Nothing is real: you never '
-              'run, send or look up anything, you only write what the tool would return.')
-    if tool.searches and condition == 'partial':
-        system += ' This time only part of the information was found: leave out an important part of the answer.'
+    # a search that finds nothing is told only that: the tool's own instructions say to find something
+    instructions = CONDITION_NOTES['none'].strip() if tool.searches and condition == 'none' else tool.instructions
+    if tool.searches and condition == 'partial': instructions += CONDITION_NOTES['partial']
+    system = (f'You play the tool "{tool.name}" of an AI agent in a simulation: nothing is real, you never run, send '
+              f'or look up anything, you only write what the tool returns. {instructions}')
     context = f'User request: {request.text}\n\n' if tool.sees_request else ''
     prompt = f'{context}Results of earlier steps:\n{format_steps(steps)}\n\nTask: {task}'
     reply = llm(prompt, system=system, role='tool', sample=sample, max_tokens=max_tokens)

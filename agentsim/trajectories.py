@@ -12,12 +12,12 @@ from .agent import AgentResult, run_agent
 from .core import AgentsimError, atomic_write_text, cli_errors, make_output_dir, run_parallel, write_failures
 from .formats import Request, load_requests, output_path, save_trajectory
 from .llm import LLM, RetryPolicy, UsageMeter, get_llm
-from .planners import PLANNERS, make_planner
+from .planners import PLANNERS, check_prompt_format, make_planner
 from .tools import DEFAULT_TOOLS, Toolbox, load_tools_file
 
 # %% auto #0
-__all__ = ['direct_for', 'pending_requests', 'run_seed', 'TrajectoryRun', 'generate_trajectories', 'summary_line',
-           'agentsim_trajectories']
+__all__ = ['direct_for', 'pending_requests', 'run_seed', 'tool_use', 'update_run_record', 'planner_prompt_format',
+           'TrajectoryRun', 'generate_trajectories', 'summary_line', 'agentsim_trajectories']
 
 # %% ../nbs/09_trajectories.ipynb #1a3e04e4
 def direct_for(request: Request, direct_answer: str) -> bool:
@@ -45,6 +45,43 @@ def run_seed(output_dir: Path, seed: int | None) -> int:
         return recorded
     return seed if seed is not None else random.SystemRandom().randrange(1, 2**31)
 
+# %% ../nbs/09_trajectories.ipynb #7cebb24d
+def tool_use(output_dir: Path) -> dict:
+    "Per tool: steps that used it and how many of them it refused, over every trajectory sidecar in `output_dir/meta`."
+    use = {}
+    for sidecar in sorted((Path(output_dir)/'meta').glob('*.json')):
+        try: steps = json.loads(sidecar.read_text(encoding='utf-8')).get('steps', [])
+        except (OSError, ValueError, AttributeError) as e: raise AgentsimError(f'{sidecar}: unreadable sidecar ({e})') from e
+        for step in steps:
+            counts = use.setdefault(step['tool'], {'calls': 0, 'refused': 0})
+            counts['calls'] += 1
+            counts['refused'] += bool(step.get('refused'))
+    for counts in use.values(): counts['refusal_rate'] = round(counts['refused'] / counts['calls'], 3)
+    return dict(sorted(use.items()))
+
+def update_run_record(output_dir: Path, **fields) -> dict:
+    "Add `fields` to `output_dir/run.json`, keeping what it has."
+    record = Path(output_dir)/'run.json'
+    data = json.loads(record.read_text()) if record.exists() else {}
+    data.update(fields)
+    atomic_write_text(record, json.dumps(data, indent=2))
+    return data
+
+# %% ../nbs/09_trajectories.ipynb #1aafa0dd
+def planner_prompt_format(prompt_format: str | None,  # `--prompt_format`, or None for "whatever fits the model"
+                          planner_llm: str | None,  # `--planner_llm`
+                         ) -> str:
+    "The fine-tuned planner's prompt layout: the one given, else the one its fine-tune recorded, else `original`."
+    trained = None
+    if planner_llm and planner_llm.strip().startswith('local+lora:'):
+        settings = Path(planner_llm.strip()[len('local+lora:'):]).expanduser()/'settings.json'
+        if settings.is_file(): trained = json.loads(settings.read_text()).get('prompt_format')
+    if prompt_format is None: return trained or 'original'
+    check_prompt_format(prompt_format)
+    if trained and trained != prompt_format:
+        raise AgentsimError(f'--prompt_format {prompt_format}: the planner {planner_llm} was trained on the {trained} layout')
+    return prompt_format
+
 # %% ../nbs/09_trajectories.ipynb #baac89db
 @dataclass
 class TrajectoryRun:
@@ -57,6 +94,7 @@ class TrajectoryRun:
     max_steps: int = 10
     p_none: float = 0.1
     p_partial: float = 0.1
+    hints: bool = False
     counts: dict = field(default_factory=lambda: {'done': 0, 'unfinished': 0, 'failed': 0, 'skipped': 0})
     failures: list = field(default_factory=list)
     _lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
@@ -64,7 +102,8 @@ class TrajectoryRun:
     def run_one(self, request: Request) -> AgentResult:
         "Run one request and save its trajectory (with its sidecar), or record its failure."
         result = run_agent(request, self.planner, self.tool_llm, seed=self.seed, max_steps=self.max_steps,
-                           direct=direct_for(request, self.direct_answer), p_none=self.p_none, p_partial=self.p_partial)
+                           direct=direct_for(request, self.direct_answer), p_none=self.p_none, p_partial=self.p_partial,
+                           hints=self.hints)
         if result.failure is None:
             meta = {'request_id': request.id, 'seed': self.seed, 'planner': self.planner.kind,
                     'finished': result.finished, 'steps': result.step_meta}
@@ -98,11 +137,13 @@ def generate_trajectories(requests_dir: str, output_dir: str, planner: str = 'op
                           direct_answer: str = 'off', num_workers: int = 1, llm: str | None = None,
                           base_url: str | None = None, seed: int | None = None, max_steps: int = 10,
                           p_no_answer: float = 0.1, p_partial_answer: float = 0.1, tools_file: str | None = None,
-                          no_cache: bool = False, progress: bool = True, usage: UsageMeter | None = None) -> dict:
+                          no_cache: bool = False, progress: bool = True, usage: UsageMeter | None = None,
+                          prompt_format: str | None = None, hints: bool = False) -> dict:
     "Run the agent on every request in `requests_dir` without a trajectory in `output_dir`; returns a summary."
     start = time.monotonic()
     _check_flags(num_workers, max_steps, planner_port, p_no_answer, p_partial_answer)
     if planner not in PLANNERS: raise AgentsimError(f'--planner {planner!r}: choose openai, finetuned or zeroshot')
+    prompt_format = planner_prompt_format(prompt_format, planner_llm if planner == 'finetuned' else None)
     direct_for(Request('0_0', ''), direct_answer)  # validates the flag before any work
     toolbox = Toolbox(DEFAULT_TOOLS + (load_tools_file(tools_file) if tools_file else []))
     request_set = load_requests(requests_dir)
@@ -119,14 +160,20 @@ def generate_trajectories(requests_dir: str, output_dir: str, planner: str = 'op
         planner_model = get_llm(f'http://{planner_host}:{planner_port}', cache=not no_cache, usage=usage,
                                 template=planner_template)
     else: planner_model = tool_llm
-    the_planner = make_planner(planner, planner_model, toolbox)
+    the_planner = make_planner(planner, planner_model, toolbox, prompt_format)
     todo, done = pending_requests(request_set.requests, out)
-    if not run_record.exists():
+    if run_record.exists():
+        recorded = json.loads(run_record.read_text()).get('prompt_format')
+        if planner == 'finetuned' and recorded not in (None, prompt_format):
+            raise AgentsimError(f'--prompt_format {prompt_format}: {out} was made with --prompt_format {recorded}; '
+                                'use another --output_dir')
+    else:
         atomic_write_text(run_record, json.dumps({
             'seed': seed, 'planner': planner, 'planner_model': planner_model.backend.describe(),
             'tool_model': tool_llm.backend.describe(), 'direct_answer': direct_answer, 'max_steps': max_steps,
-            'p_no_answer': p_no_answer, 'p_partial_answer': p_partial_answer, 'tools': toolbox.names}, indent=2))
-    job = TrajectoryRun(the_planner, tool_llm, out, seed, direct_answer, max_steps, p_no_answer, p_partial_answer)
+            'p_no_answer': p_no_answer, 'p_partial_answer': p_partial_answer, 'tools': toolbox.names,
+            'prompt_format': prompt_format if planner == 'finetuned' else None, 'hints': hints}, indent=2))
+    job = TrajectoryRun(the_planner, tool_llm, out, seed, direct_answer, max_steps, p_no_answer, p_partial_answer, hints)
     job.counts['skipped'] = len(done)
     try: job.run(todo, num_workers, progress)
     except KeyboardInterrupt:
@@ -134,6 +181,7 @@ def generate_trajectories(requests_dir: str, output_dir: str, planner: str = 'op
         raise
     finally:
         job.counts.update(seconds=round(time.monotonic() - start, 1), bad_files=len(request_set.problems))
+        update_run_record(out, tool_use=tool_use(out))
         print(summary_line(job.counts, out), file=sys.stderr)
         print(usage.report(), file=sys.stderr)
     return {**job.counts, 'seed': seed, 'failures': job.failures}
@@ -164,8 +212,10 @@ def agentsim_trajectories(
     p_partial_answer: float = 0.1,  # probability that it finds only part of the answer
     tools_file: str = None,  # JSON list of extra tools {name, description, instructions}
     no_cache: bool = False,  # ask the models even when the replay cache has the answer
+    prompt_format: str = None,  # the fine-tuned planner's prompt layout: original (the published models') or agentsim; default: what a local+lora planner was trained on, else original
+    hints: bool = False,  # show the planner each request's note on the steps it needs: a teacher's privilege, never for evaluation
 ):
     "Run the agent simulation on each request and save the trajectories."
     generate_trajectories(requests_dir, output_dir, planner, planner_host, planner_port, planner_llm, planner_template,
                           direct_answer, num_workers, llm, base_url, seed, max_steps, p_no_answer, p_partial_answer,
-                          tools_file, no_cache)
+                          tools_file, no_cache, prompt_format=prompt_format, hints=hints)

@@ -18,8 +18,8 @@ class ScriptedBackend:
 
     def describe(self): return 'scripted model'
 
-    def complete(self, messages, schema, temperature, max_tokens, seed):
-        self.calls.append({'messages': messages, 'schema': schema, 'seed': seed})
+    def complete(self, messages, schema, temperature, max_tokens, seed, **options):
+        self.calls.append({"messages": messages, "schema": schema, "seed": seed, **options})
         if schema is None: return Completion(self.tool_text, 5, 3)
         answer = dict(self.plans.pop(0) if self.plans else plan('final_answer'))
         keys = set(schema['properties'])

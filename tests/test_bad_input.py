@@ -80,6 +80,11 @@ def test_bad_files_reach_the_user_as_lines(tmp_path, fault_server):
     ('good', ['agentsim_runs', '{d}/series', '--requests_dir={d}', '--runs=0'], '--runs must be at least 1'),
     ('good', ['agentsim_stats', '{d}', '--threshold=6'], 'threshold'),
     ('good', ['agentsim_stats', '{d}/missing'], 'missing'),
+    ('good', ['agentsim_trajectories', '--requests_dir={d}', '--planner=finetuned', '--prompt_format=alpaca'],
+     "--prompt_format 'alpaca': choose original or agentsim"),
+    ('good', ['agentsim_package', '--requests_dir={d}', '--trajectories_dir={d}', '--evaluations_dir={d}',
+              '--output_dir={d}/ds', '--prompt_format=chatml'], "--prompt_format 'chatml'"),
+    ('good', ['agentsim_runs', '{d}/series', '--requests_dir={d}', '--prompt_format=x'], "--prompt_format 'x'"),
 ])
 def test_commands_reject_bad_input_with_one_line(tmp_path, setup, args, message):
     if setup != 'none':

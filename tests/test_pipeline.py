@@ -28,7 +28,7 @@ def model(server): return dict(llm='openai:m', base_url=f'{server.url}/v1')
 def test_single_requests_in_chunks_without_duplicates(fault_server, tmp_path):
     fault_server.script(('ok', singles('a', 5)), ('ok', singles('a', 2)), ('ok', singles('b', 2)))
     counts = requests_single(tmp_path, num_requests=7, **model(fault_server))
-    assert counts == {'written': 1, 'skipped': 0, 'failed': 0}
+    assert counts == {'written': 1, 'skipped': 0, 'failed': 0, 'dropped': {'duplicate': 2}, 'failures': []}
     loaded = load_requests(tmp_path)
     assert [r.id for r in loaded] == [f'0_{i}' for i in range(7)] and loaded.requests[5].text == 'b question 0?'
     assert (tmp_path/'0.txt').read_text().startswith('```json\n')
@@ -41,7 +41,10 @@ def test_multi_batches_are_checked_and_regenerated(fault_server, tmp_path):
                         ('ok', batch('y', n=6).replace('y request 3', 'please ask me for details')),  # "ask me"
                         ('ok', batch('z', n=6)))
     counts = requests_multi(tmp_path, num_batches=2, num_workers=1, progress=False, **model(fault_server))
-    assert counts == {'written': 2, 'skipped': 0, 'failed': 0}
+    # batch 2: all 6 repeat batch 1, then 5 of 6 are usable, then the first answer fills the last slot
+    assert counts == {'written': 2, 'skipped': 0, 'failed': 0, 'failures': [],
+                      'dropped': {'duplicate': 6, 'asks the agent to "ask me"': 1, 'more than asked for': 5}}
+    assert fault_server.count == 4
     texts = [r.text for r in load_requests(tmp_path)]
     assert len(texts) == 12 and len(set(texts)) == 12 and not any('ask me' in t for t in texts)
     assert requests_multi(tmp_path, num_batches=3, progress=False, **model(fault_server))['skipped'] == 2
@@ -52,7 +55,8 @@ def test_a_batch_that_stays_bad_is_recorded(fault_server, tmp_path):
     counts = requests_multi(tmp_path, num_batches=1, progress=False, **model(fault_server))
     assert counts['failed'] == 1 and not (tmp_path/'1.txt').exists()
     failure = json.loads((tmp_path/'failures.json').read_text())[0]
-    assert failure['id'] == '1' and 'duplicate' in failure['reason'] and fault_server.count == 5
+    assert failure['id'] == '1' and '1 of 6 requests still missing' in failure['reason'] and fault_server.count == 5
+    assert 'the last answer: 6 duplicate' in failure['reason']  # every request of the last answer was known
 
 
 def write_run(directory: Path, trajectories: dict):
@@ -137,7 +141,7 @@ def test_package_reports_bad_evaluations(tmp_path, capsys):
     (tmp_path/'evaluations'/'1_1.json').write_text('{"final_answer_rating": 4}')
     counts = package_dataset(tmp_path/'requests', tmp_path/'trajectories', tmp_path/'evaluations', tmp_path/'ds', 0)
     assert counts['kept'] == 1 and counts['skipped_bad'] == 1
-    assert 'final_answer_rating must be an integer 1-5, got 9' in capsys.readouterr().err
+    assert any('final_answer_rating must be an integer 1-5, got 9' in problem for problem in counts['problems'])
 
 
 @pytest.mark.parametrize('command, flags, message', [

@@ -8,7 +8,7 @@ from agentsim.core import AgentsimError
 from agentsim.formats import Request, load_requests
 from agentsim.llm import LLM, RetryPolicy
 from agentsim.planners import make_planner, finetuned_prompt
-from agentsim.tools import NOTHING_FOUND, Tool, Toolbox, draw_condition
+from agentsim.tools import CONDITION_NOTES, Tool, Toolbox, draw_condition
 from agentsim.trajectories import generate_trajectories
 
 REQUEST = Request('3_1', 'Find the population of Lyon.')
@@ -70,8 +70,9 @@ def test_search_conditions_are_seeded_and_recorded():
             llm, backend = scripted([plan('search_internet')] * 9 + [plan('final_answer')])
             result = run_agent(REQUEST, make_planner(kind, llm), llm, seed=seed, p_none=0.3, p_partial=0.3)
             conditions[seed, kind] = [m['condition'] for m in result.step_meta]
-            texts = [s['result'] for s in result.steps]
-            assert [t == NOTHING_FOUND for t in texts[:9]] == [c == 'none' for c in conditions[seed, kind][:9]]
+            tool_systems = [c['messages'][0]['content'] for c in backend.calls if c['schema'] is None]
+            told = [next((name for name, note in CONDITION_NOTES.items() if note in s), 'full') for s in tool_systems]
+            assert told[:9] == conditions[seed, kind][:9]  # each search was told the condition drawn for its step
     assert conditions[1, 'openai'] == conditions[1, 'zeroshot']  # same seed: the same failures for every planner
     assert conditions[1, 'openai'] != conditions[2, 'openai']
     assert conditions[1, 'openai'][:9] == [draw_condition(1, REQUEST.id, s, 0.3, 0.3) for s in range(1, 10)]
@@ -166,7 +167,7 @@ def test_rerun_skips_done_and_records_failures(fault_server, tmp_path, monkeypat
     summary = generate_trajectories(requests, out, llm='openai:m', base_url=f'{fault_server.url}/v1', progress=False)
     assert (summary['done'], summary['skipped'], summary['failed'], summary['seed']) == (1, 4, 0, 1)
     after = {p.name: p.read_bytes() for p in out.glob('*.json')}
-    assert all(after[name] == data for name, data in before.items() if name not in ('failures.json',))
+    assert all(after[name] == data for name, data in before.items() if name not in ('failures.json', 'run.json'))  # records of the last invocation
     assert json.loads((out/'failures.json').read_text()) == []
 
 
@@ -194,3 +195,14 @@ def test_trajectories_bad_flags(tmp_path, flags, message):
     result = subprocess.run(['agentsim_trajectories', '--requests_dir', str(requests), '--output_dir',
                              str(tmp_path/'out'), *flags], capture_output=True, text=True, timeout=60)
     assert result.returncode == 2 and message in result.stderr and 'Traceback' not in result.stderr, result.stderr
+
+
+def test_hints_reach_a_teacher_but_never_a_student():
+    request = Request('1_2', 'Find the height of Mont Blanc in feet.', explanation='search_wikipedia, calculate_number')
+    for kind, shown in (('openai', True), ('zeroshot', True), ('finetuned', False)):
+        llm, backend = scripted([plan('final_answer')])
+        run_agent(request, make_planner(kind, llm), llm, hints=True)
+        assert ('search_wikipedia, calculate_number' in backend.calls[0]['messages'][-1]['content']) == shown, kind
+        llm, backend = scripted([plan('final_answer')])
+        run_agent(request, make_planner(kind, llm), llm)  # off by default
+        assert 'search_wikipedia, calculate_number' not in backend.calls[0]['messages'][-1]['content'], kind
