@@ -161,7 +161,7 @@ def dataset_card(counts: dict, requests_dir, trajectories: Path, evaluations: Pa
              f"{counts['skipped_bad']} skipped as unreadable",
              f'- split by request with seed {seed}: {validation_size} requests requested for validation, '
              f"{counts['validation_requests']} there ({counts['validation_examples']} examples); "
-             f"{counts['train_requests']} requests in train ({counts['train_examples']} examples)", '',
+             f"{counts['train_requests']} requests in train ({counts['train_examples']} examples)",
              f'- prompt layout: `{prompt_format}` (evaluate a model trained on it with '
              f'`--planner finetuned --prompt_format {prompt_format}`)', '',
              '## Files',

@@ -15,9 +15,9 @@ from .core import AgentsimError, cli_errors
 # %% auto #0
 __all__ = ['RATING_KEYS', 'METRICS', 'is_request_id', 'evaluation_problem', 'search_condition', 'Run', 'load_run', 'Series',
            'run_numbers', 'load_series', 'RequestTable', 'request_table', 'rates_from_sums', 'run_metrics', 'mean_se',
-           'betainc', 't_cdf', 'ttest_ind', 'paired_difference', 'pass_hat_k', 'bootstrap_ci', 'by_condition',
-           'by_kind', 'check_options', 'series_stats', 'compare_series', 'stats_frame', 'comparison_frame',
-           'pipe_table', 'to_json', 'plot_series', 'stats_report', 'agentsim_stats']
+           'ttest_ind', 'paired_difference', 'pass_hat_k', 'bootstrap_ci', 'by_condition', 'by_kind', 'check_options',
+           'series_stats', 'compare_series', 'stats_frame', 'comparison_frame', 'pipe_table', 'to_json', 'plot_series',
+           'stats_report', 'agentsim_stats']
 
 # %% ../nbs/14_stats.ipynb #67b9b37b
 _REQUEST_ID = re.compile(r'\d+_\d+')
@@ -199,64 +199,19 @@ def mean_se(values) -> tuple[float, float]:
     if len(finite) == 1: return float(finite[0]), math.nan
     return float(finite.mean()), float(finite.std(ddof=1) / math.sqrt(len(finite)))
 
-# %% ../nbs/14_stats.ipynb #9af64e28
-def _beta_continued_fraction(a: float, b: float, x: float, max_terms: int = 500, eps: float = 1e-15) -> float:
-    tiny = 1e-300
-    c, d = 1.0, 1.0 - (a + b) * x / (a + 1)
-    d = 1.0 / (d if abs(d) > tiny else tiny)
-    result = d
-    for m in range(1, max_terms + 1):
-        for numerator in (m * (b - m) * x / ((a + 2*m - 1) * (a + 2*m)),
-                          -(a + m) * (a + b + m) * x / ((a + 2*m) * (a + 2*m + 1))):
-            d = 1.0 + numerator * d
-            d = 1.0 / (d if abs(d) > tiny else tiny)
-            c = 1.0 + numerator / c
-            c = c if abs(c) > tiny else tiny
-            result *= c * d
-        if abs(c * d - 1.0) < eps: break
-    return result
-
-def betainc(a: float,  # first shape parameter, > 0
-            b: float,  # second shape parameter, > 0
-            x: float,  # where to evaluate, 0-1
-           ) -> float:
-    "The regularized incomplete beta function I_x(a, b)."
-    if math.isnan(x): return math.nan
-    if x <= 0: return 0.0
-    if x >= 1: return 1.0
-    log_front = math.lgamma(a + b) - math.lgamma(a) - math.lgamma(b) + a * math.log(x) + b * math.log1p(-x)
-    if x < (a + 1) / (a + b + 2): return math.exp(log_front) * _beta_continued_fraction(a, b, x) / a
-    return 1.0 - math.exp(log_front) * _beta_continued_fraction(b, a, 1.0 - x) / b
-
-# %% ../nbs/14_stats.ipynb #fa81c575
-def t_cdf(t: float,  # the statistic
-          df: float,  # degrees of freedom, > 0
-         ) -> float:
-    "P(T <= t) for Student's t distribution with `df` degrees of freedom."
-    if math.isnan(t) or math.isnan(df) or df <= 0: return math.nan
-    if math.isinf(t): return 1.0 if t > 0 else 0.0
-    if t * t < df:  # near the centre: P(|T| < |t|) = I_y(1/2, df/2), y = t²/(df + t²), keeps tiny |t| exact
-        centre = 0.5 * betainc(0.5, df / 2, t * t / (df + t * t))
-        return 0.5 + centre if t > 0 else 0.5 - centre
-    tail = 0.5 * betainc(df / 2, 0.5, df / (df + t * t))  # in the tails: P(T > |t|) = I_x(df/2, 1/2) / 2
-    return 1.0 - tail if t > 0 else tail
-
 # %% ../nbs/14_stats.ipynb #43d77989
 def ttest_ind(a,  # per-run values of the first series
               b,  # per-run values of the second
              ) -> tuple[float, float]:
     "Student's two-sample t-test with equal variances (scipy's `ttest_ind` defaults): (t, two-sided p-value)."
+    from scipy.stats import ttest_ind as scipy_ttest_ind
     a, b = np.asarray(a, dtype=float), np.asarray(b, dtype=float)
-    df = len(a) + len(b) - 2
-    if len(a) == 0 or len(b) == 0 or df < 1: return math.nan, math.nan
-    pooled = ((len(a) - 1) * a.var(ddof=1 if len(a) > 1 else 0) + (len(b) - 1) * b.var(ddof=1 if len(b) > 1 else 0)) / df
-    difference = float(a.mean() - b.mean())
-    scale = math.sqrt(pooled * (1 / len(a) + 1 / len(b)))
-    if scale == 0:
-        if difference == 0: return math.nan, math.nan
-        return math.copysign(math.inf, difference), 0.0
-    t = difference / scale
-    return t, 2 * t_cdf(-abs(t), df)
+    if len(a) == 0 or len(b) == 0 or len(a) + len(b) < 3: return math.nan, math.nan
+    if a.var() == 0 and b.var() == 0:  # constant samples: scipy warns; the answer is clear
+        difference = float(a.mean() - b.mean())
+        return (math.nan, math.nan) if difference == 0 else (math.copysign(math.inf, difference), 0.0)
+    result = scipy_ttest_ind(a, b)  # equal variances, two-sided: the original's call
+    return float(result.statistic), float(result.pvalue)
 
 # %% ../nbs/14_stats.ipynb #45c25e02
 def paired_difference(a: dict,  # run number -> value, first series
@@ -268,7 +223,9 @@ def paired_difference(a: dict,  # run number -> value, first series
     mean, se = mean_se(differences)
     if len(runs) < 2 or math.isnan(se): p_value = math.nan
     elif se == 0: p_value = math.nan if mean == 0 else 0.0
-    else: p_value = 2 * t_cdf(-abs(mean / se), len(runs) - 1)
+    else:
+        from scipy.stats import ttest_rel
+        p_value = float(ttest_rel([a[i] for i in runs], [b[i] for i in runs]).pvalue)
     return {'mean': mean, 'se': se, 'p_value': p_value, 'runs': runs}
 
 # %% ../nbs/14_stats.ipynb #74542145
