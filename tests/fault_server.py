@@ -27,7 +27,18 @@ class _QuietServer(ThreadingHTTPServer):
         return None
 
 
-class FaultServer:
+class BackgroundServer:
+    "Serves `self.httpd` on the thread `self._thread` for the length of a `with` block."
+    def __enter__(self):
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc):
+        self.httpd.shutdown()
+        self.httpd.server_close()
+
+
+class FaultServer(BackgroundServer):
     def __init__(self, default_content='{"city": "Paris", "country": "France"}', fault_rate=0.0, seed=0,
                  responder=None, hang_seconds=1.5):
         self.default_content, self.fault_rate, self.responder = default_content, fault_rate, responder
@@ -115,11 +126,3 @@ class FaultServer:
 
     @property
     def count(self): return len(self.requests)
-
-    def __enter__(self):
-        self._thread.start()
-        return self
-
-    def __exit__(self, *exc):
-        self.httpd.shutdown()
-        self.httpd.server_close()

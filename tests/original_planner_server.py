@@ -7,6 +7,7 @@ gets HTTP 400 with the reason (which agentsim reports as an error, so the test f
 import json, threading
 from collections import deque
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from fault_server import BackgroundServer
 
 PLAN_KEYS = ['context_information_summary', 'thoughts', 'task', 'selected_tool']
 
@@ -16,7 +17,7 @@ def mistral_turn(user_text: str) -> str:
     return f'[INST] {user_text} [/INST]'
 
 
-class OriginalPlannerServer:
+class OriginalPlannerServer(BackgroundServer):
     "Answers each request with the next scripted plan if its prompt is byte for byte the next expected one."
     def __init__(self):
         self.expected, self.bodies, self.problems = deque(), [], []
@@ -69,11 +70,3 @@ class OriginalPlannerServer:
         "The next request must carry this user turn; it is answered with `plan`."
         self.expected.append((mistral_turn(user_text), plan))
         return self
-
-    def __enter__(self):
-        self._thread.start()
-        return self
-
-    def __exit__(self, *exc):
-        self.httpd.shutdown()
-        self.httpd.server_close()

@@ -20,9 +20,11 @@ NBS = ROOT/'nbs'
 
 def execute(notebook: Path) -> float:
     "Run `notebook` top to bottom in `nbs/` and write it back with its new outputs; returns the seconds taken."
-    start = time.monotonic()
+    start, cwd = time.monotonic(), os.getcwd()
     nb = read_nb(notebook)
-    CaptureShell(path=NBS).run_all(nb, exc_stop=True)
+    os.chdir(NBS)  # as nbdev_test runs them: relative paths are relative to nbs/
+    try: CaptureShell(path=NBS).run_all(nb, exc_stop=True)
+    finally: os.chdir(cwd)
     write_nb(nb, notebook)
     return time.monotonic() - start
 
