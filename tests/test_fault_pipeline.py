@@ -156,7 +156,9 @@ def test_ctrl_c_stops_cleanly_with_a_summary(tmp_path):
         process = subprocess.Popen(['agentsim_trajectories', f'--requests_dir={requests}', f'--output_dir={tmp_path/"out"}',
                                     '--llm=openai:m', f'--base_url={server.url}/v1', '--num_workers=2', '--seed=1'],
                                    stderr=subprocess.PIPE, stdout=subprocess.DEVNULL, text=True,
-                                   env={**os.environ, 'AGENTSIM_CACHE': 'off'})
+                                   env={**os.environ, 'AGENTSIM_CACHE': 'off'},
+                                   # a child of a background shell inherits SIGINT ignored: give it Ctrl-C back
+                                   preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))
         while not list((tmp_path/'out').glob('*_*.json')) and process.poll() is None: time.sleep(0.1)
         time.sleep(0.5)
         start = time.monotonic()
