@@ -3,7 +3,7 @@
 
 The GGUF -> Hugging Face conversion of the embedded model is cached under agentsim's home (about 50 s once, 2.5 GB);
 after that the fine-tune test takes well under a minute on 2 cores."""
-import json
+import json, os, subprocess
 from pathlib import Path
 import pytest
 import requests
@@ -214,7 +214,6 @@ def test_interrupted_training_leaves_no_output(dataset, tmp_path, capsys, monkey
 
 def test_the_finetuned_planner_runs_from_its_spec(run_dir, tmp_path, fault_server, monkeypatch):
     "`--planner finetuned --planner_llm local+lora:DIR` serves the adapter itself; agentsim_check accepts the spec too."
-    import subprocess
     from agentsim.local import stop_embedded_server
     from agentsim.trajectories import generate_trajectories
     monkeypatch.setenv('AGENTSIM_CACHE', 'off')
@@ -230,7 +229,7 @@ def test_the_finetuned_planner_runs_from_its_spec(run_dir, tmp_path, fault_serve
     record = json.loads((tmp_path/'out'/'run.json').read_text())
     assert record['planner_model'] == f'the local model local+lora:{run_dir}' and record['prompt_format'] == 'original'
     check = subprocess.run(['agentsim_check', f'--llm=local+lora:{run_dir}'], capture_output=True, text=True, timeout=300,
-                           env={**__import__('os').environ, 'AGENTSIM_CACHE': 'off'})
+                           env={**os.environ, 'AGENTSIM_CACHE': 'off'})
     assert check.returncode == 0, check.stderr
     bad = subprocess.run(['agentsim_check', f'--llm=local+lora:{tmp_path}'], capture_output=True, text=True, timeout=60)
     assert bad.returncode == 2 and bad.stderr.strip().splitlines()[-1].startswith('error: local+lora:'), bad.stderr
