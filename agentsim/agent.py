@@ -6,14 +6,15 @@
 from __future__ import annotations
 import time
 from dataclasses import dataclass, field
+from fastcore.basics import patch
 from .core import AgentsimError, ModelUnreachable, stop_requested
 from .formats import Request
 from .llm import LLM, Reply
-from .planners import Planner
+from .planners import Planner, one_line
 from .tools import Toolbox, draw_condition, run_tool
 
 # %% auto #0
-__all__ = ['AgentResult', 'run_agent', 'show_trajectory']
+__all__ = ['AgentResult', 'run_agent']
 
 # %% ../nbs/08_agent.ipynb #59c6f82a
 def _reply_meta(reply: Reply | None) -> dict | None:
@@ -29,12 +30,15 @@ class AgentResult:
     step_meta: list[dict] = field(default_factory=list)  # per step: condition, tokens, latency, cache hits
     finished: bool = False  # reached final_answer
     failure: str | None = None  # why the trajectory failed, if it did
+    evaluation: dict | None = None  # the judge's ratings, in the original's evaluation format, once rated
 
     @property
     def trajectory(self) -> list[dict]:
         "What is saved: the steps of a finished request, `[]` for one that did not finish in time."
         return self.steps if self.finished else []
 
+
+# %% ../nbs/08_agent.ipynb #e3ca4021
 def run_agent(request: Request,  # the user's request
               planner: Planner,  # who plans
               tool_llm: LLM,  # who plays the tools
@@ -76,14 +80,39 @@ def run_agent(request: Request,  # the user's request
             break
     return result
 
-# %% ../nbs/08_agent.ipynb #264d5292
-def show_trajectory(result: AgentResult) -> str:
-    "A readable account of a trajectory: each step's thoughts, task, tool and result."
-    lines = [f'Request {result.request.id}: {result.request.text}']
-    for meta, step in zip(result.step_meta, result.steps):
-        plan = step['plan']
-        condition = f" [search: {meta['condition']}]" if meta['condition'] else ''
-        lines += [f"\nStep {meta['step']}: {plan['selected_tool']}{condition}",
-                  f"  thoughts: {plan.get('thoughts', '')}", f"  task:     {plan['task']}", f"  result:   {step['result']}"]
-    status = 'finished' if result.finished else f'failed: {result.failure}' if result.failure else 'not finished in time'
-    return '\n'.join(lines + [f'\n{status}'])
+
+# %% ../nbs/08_agent.ipynb #cc6c93da
+@patch
+def _ratings_cell(self:AgentResult, index: int) -> str:
+    "The judge's ratings of step `index` (0-based) for the table: task / tool / result, or the final answer's."
+    rated = self.evaluation.get('steps', [])
+    if index < len(rated): return f"{rated[index]['task_rating']} / {rated[index]['tool_rating']} / {rated[index]['result_rating']}"
+    return f"final answer: {self.evaluation['final_answer_rating']}" if index == len(self.steps) - 1 else ''
+
+
+# %% ../nbs/08_agent.ipynb #3bbb2cae
+@patch
+def _repr_markdown_(self:AgentResult) -> str:
+    "The request, how it ended, a table of its steps (with ratings once rated), thoughts and costs folded below."
+    status = ('finished' if self.finished else f'failed: {one_line(self.failure)}' if self.failure
+              else 'not finished within the step limit')
+    outcome = f"{len(self.steps)} step{'s' if len(self.steps) != 1 else ''}, {status}"
+    if self.evaluation is not None:
+        outcome += (f"; final answer rated {self.evaluation['final_answer_rating']}/5: "
+                    f"{one_line(self.evaluation.get('explanation', ''), 200)}")
+    lines = [f'**Request {self.request.id}**: {one_line(self.request.text)}', '', outcome]
+    if not self.steps: return '\n'.join(lines)
+    columns = ['step', 'tool', 'search', 'task', 'result'] + (['ratings (task / tool / result)'] if self.evaluation else [])
+    lines += ['', '| ' + ' | '.join(columns) + ' |', '|' + '---|' * len(columns)]
+    for index, (meta, step) in enumerate(zip(self.step_meta, self.steps)):
+        cells = [meta['step'], step['plan']['selected_tool'], meta['condition'] or '', one_line(step['plan']['task'], 160),
+                 one_line(step['result'], 160)] + ([self._ratings_cell(index)] if self.evaluation else [])
+        lines.append('| ' + ' | '.join(map(str, cells)) + ' |')
+    replies = [meta[part] for meta in self.step_meta for part in ('planner', 'tool_call') if meta[part]]
+    tokens = sum(reply['prompt_tokens'] + reply['completion_tokens'] for reply in replies)
+    replayed = sum(reply['cached'] for reply in replies)
+    thoughts = [f"{meta['step']}. {one_line(step['plan'].get('thoughts', ''))}" for meta, step in zip(self.step_meta, self.steps)]
+    lines += ['', '<details>', f'<summary>thoughts; {tokens:,} tokens, {replayed} of {len(replies)} answers replayed '
+              'from the cache</summary>', '', *thoughts, '', '</details>']
+    return '\n'.join(lines)
+

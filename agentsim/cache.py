@@ -6,6 +6,7 @@
 from __future__ import annotations
 import hashlib, json, os, sqlite3, threading, time
 from pathlib import Path
+from fastcore.basics import patch
 from .core import AgentsimError, agentsim_home
 
 # %% auto #0
@@ -17,7 +18,7 @@ def cache_key(request: dict) -> str:
     canonical = json.dumps(request, sort_keys=True, separators=(',', ':'), ensure_ascii=False)
     return hashlib.sha256(canonical.encode('utf-8')).hexdigest()
 
-# %% ../nbs/01_cache.ipynb #70920dc2
+# %% ../nbs/01_cache.ipynb #cb7633a7
 class ReplyCache:
     "LLM answers stored by `cache_key`, in one SQLite file."
     def __init__(self, path: str | Path,  # the SQLite file; created with its directory if missing
@@ -32,37 +33,54 @@ class ReplyCache:
         except (sqlite3.Error, OSError) as e:
             raise AgentsimError(f'replay cache {self.path} is not usable ({e}); move it away or run with --no_cache') from e
 
-    def _connect(self):
-        connection = getattr(self._local, 'connection', None)
-        if connection is None:
-            connection = sqlite3.connect(self.path, timeout=self.busy_timeout, isolation_level=None,
-                                         check_same_thread=False)
-            connection.execute('PRAGMA journal_mode=WAL')
-            connection.execute('PRAGMA synchronous=NORMAL')
-            self._local.connection = connection
-            with self._lock: self._connections.append(connection)
-        return connection
+# %% ../nbs/01_cache.ipynb #d22bb249
+@patch
+def _connect(self:ReplyCache) -> sqlite3.Connection:
+    "This thread's connection to the cache file, opened (in WAL mode) on first use."
+    connection = getattr(self._local, 'connection', None)
+    if connection is None:
+        connection = sqlite3.connect(self.path, timeout=self.busy_timeout, isolation_level=None,
+                                     check_same_thread=False)
+        connection.execute('PRAGMA journal_mode=WAL')
+        connection.execute('PRAGMA synchronous=NORMAL')
+        self._local.connection = connection
+        with self._lock: self._connections.append(connection)
+    return connection
 
-    def get(self, key: str) -> dict | None:
-        "The stored value for `key`, or None."
-        row = self._connect().execute('SELECT value FROM replies WHERE key=?', (key,)).fetchone()
-        return None if row is None else json.loads(row[0])
+# %% ../nbs/01_cache.ipynb #e14c7973
+@patch
+def get(self:ReplyCache, key: str) -> dict | None:
+    "The stored value for `key`, or None."
+    row = self._connect().execute('SELECT value FROM replies WHERE key=?', (key,)).fetchone()
+    return None if row is None else json.loads(row[0])
 
-    def put(self, key: str, value: dict):
-        "Store `value` (a JSON-able dict) under `key`, replacing any earlier value."
-        self._connect().execute('INSERT OR REPLACE INTO replies (key, value, created) VALUES (?, ?, ?)',
-                                (key, json.dumps(value, ensure_ascii=False), time.time()))
+# %% ../nbs/01_cache.ipynb #1ed88561
+@patch
+def put(self:ReplyCache, key: str, value: dict):
+    "Store `value` (a JSON-able dict) under `key`, replacing any earlier value."
+    self._connect().execute('INSERT OR REPLACE INTO replies (key, value, created) VALUES (?, ?, ?)',
+                            (key, json.dumps(value, ensure_ascii=False), time.time()))
 
-    def __len__(self): return self._connect().execute('SELECT count(*) FROM replies').fetchone()[0]
-    def __contains__(self, key): return self.get(key) is not None
-    def __repr__(self): return f'ReplyCache({str(self.path)!r}, {len(self)} answers)'
+# %% ../nbs/01_cache.ipynb #0f68af30
+@patch
+def __len__(self:ReplyCache) -> int: return self._connect().execute('SELECT count(*) FROM replies').fetchone()[0]
 
-    def close(self):
-        "Close every connection; the last close folds the WAL back into the main file."
-        with self._lock:
-            for connection in self._connections: connection.close()
-            self._connections.clear()
-        self._local = threading.local()
+# %% ../nbs/01_cache.ipynb #386c73d9
+@patch
+def __contains__(self:ReplyCache, key: str) -> bool: return self.get(key) is not None
+
+# %% ../nbs/01_cache.ipynb #c4860d7d
+@patch
+def __repr__(self:ReplyCache) -> str: return f'ReplyCache({str(self.path)!r}, {len(self)} answers)'
+
+# %% ../nbs/01_cache.ipynb #3335b170
+@patch
+def close(self:ReplyCache):
+    "Close every connection; the last close folds the WAL back into the main file."
+    with self._lock:
+        for connection in self._connections: connection.close()
+        self._connections.clear()
+    self._local = threading.local()
 
 # %% ../nbs/01_cache.ipynb #e7238019
 _default_caches: dict = {}

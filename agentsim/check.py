@@ -13,7 +13,7 @@ from .llm import get_llm, RetryPolicy
 # %% auto #0
 __all__ = ['CHECK_PROMPT', 'CheckAnswer', 'check_model', 'agentsim_check']
 
-# %% ../nbs/04_check.ipynb #90066edd
+# %% ../nbs/04_check.ipynb #67731b5e
 class CheckAnswer(BaseModel):
     "The answer `agentsim_check` asks for."
     city: str = Field(max_length=60, description='the capital city')
@@ -21,6 +21,7 @@ class CheckAnswer(BaseModel):
 
 CHECK_PROMPT = 'What is the capital of France? Answer with a JSON object with the keys "city" and "country".'
 
+# %% ../nbs/04_check.ipynb #719a630c
 def check_model(spec: str | None = None, base_url: str | None = None, template: str | None = None,
                 schema_mode: str | None = None, timeout: float = 120.0) -> dict:
     "Ask the model one schema-constrained question; return the answer with latency and token counts."

@@ -92,6 +92,7 @@ def run_parallel(work, items: list, num_workers: int = 1, desc: str = 'working',
         raise
     finally:
         pool.shutdown(wait=True, cancel_futures=True)
+        stop_requested.clear()  # every item has stopped: work started later (in a notebook, say) must not see this stop
         bar.close()
     return results
 

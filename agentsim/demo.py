@@ -6,6 +6,7 @@
 from __future__ import annotations
 import json, sys, time
 from pathlib import Path
+from fastcore.meta import delegates
 from fastcore.script import call_parse
 from .core import AgentsimError, cli_errors
 from .evaluate import evaluate_trajectories
@@ -26,10 +27,21 @@ def pass_rate(evaluations_dir: Path, num_requests: int, threshold: int = 4) -> f
         except (OSError, ValueError, AttributeError, TypeError): continue  # an unreadable file counts as not passed
     return passed / num_requests if num_requests else 0.0
 
-def run_demo(output_dir: str = 'agentsim-demo', num_requests: int = 2, num_batches: int = 1, llm: str | None = None,
-             base_url: str | None = None, num_workers: int = 2, max_steps: int = 4, validation_size: int = 1,
-             rating_threshold: int = 4, seed: int = 0, no_cache: bool = False, progress: bool = True) -> dict:
-    "Run the pipeline; returns what each stage did, its tokens and seconds."
+def run_demo(
+    output_dir: str = 'agentsim-demo',  # where requests/, trajectories/, evaluations/ and dataset/ go
+    num_requests: int = 2,  # single-step requests
+    num_batches: int = 1,  # batches of 6 multi-step requests
+    llm: str | None = None,  # model spec for every role (default: $AGENTSIM_LLM or the embedded model)
+    base_url: str | None = None,  # OpenAI-compatible server for openai:<model>
+    num_workers: int = 2,  # items processed concurrently in each stage
+    max_steps: int = 4,  # steps before a request counts as not finished (the original: 10)
+    validation_size: int = 1,  # requests held out for validation
+    rating_threshold: int = 4,  # keep trajectories whose final answer is rated at least this
+    seed: int = 0,  # seed of the whole run
+    no_cache: bool = False,  # ask the models even when the replay cache has the answers
+    progress: bool = True,  # show progress bars
+) -> dict:
+    "Run the pipeline; returns what each stage did, its tokens and seconds. Prints nothing: see `demo_summary`."
     if not 1 <= rating_threshold <= 5: raise AgentsimError(f'--rating_threshold must be 1-5, got {rating_threshold}')
     out = Path(output_dir)
     paths = {name: out/name for name in ('requests', 'trajectories', 'evaluations', 'dataset')}
@@ -42,18 +54,20 @@ def run_demo(output_dir: str = 'agentsim-demo', num_requests: int = 2, num_batch
                         'cached': total.cached, 'prompt_tokens': total.prompt_tokens,
                         'completion_tokens': total.completion_tokens}
         return result
+    models = dict(llm=llm, base_url=base_url, no_cache=no_cache)  # the same model settings in every stage
     stage('requests', lambda usage: {
-        'single': requests_single(paths['requests'], num_requests, llm, base_url, seed, no_cache, usage),
-        'multi': requests_multi(paths['requests'], num_batches, num_workers, llm, base_url, seed, no_cache, usage,
-                                progress)})
+        'single': requests_single(paths['requests'], num_requests, seed=seed, usage=usage, **models),
+        'multi': requests_multi(paths['requests'], num_batches, num_workers=num_workers, seed=seed, usage=usage,
+                                progress=progress, **models)})
     trajectories = stage('trajectories', lambda usage: generate_trajectories(
-        paths['requests'], paths['trajectories'], direct_answer='simple', num_workers=num_workers, llm=llm,
-        base_url=base_url, seed=seed + 1, max_steps=max_steps, no_cache=no_cache, progress=progress, usage=usage))
+        paths['requests'], paths['trajectories'], direct_answer='simple', num_workers=num_workers, seed=seed + 1,
+        max_steps=max_steps, progress=progress, usage=usage, **models))
     stage('evaluations', lambda usage: evaluate_trajectories(
-        paths['requests'], paths['trajectories'], paths['evaluations'], num_workers, llm=llm, base_url=base_url,
-        no_cache=no_cache, usage=usage, progress=progress))
+        paths['requests'], paths['trajectories'], paths['evaluations'], num_workers, usage=usage, progress=progress,
+        **models))
     stage('dataset', lambda usage: package_dataset(paths['requests'], paths['trajectories'], paths['evaluations'],
-                                                  paths['dataset'], validation_size, rating_threshold))
+                                                  paths['dataset'], validation_size=validation_size,
+                                                  rating_threshold=rating_threshold))
     num = sum(trajectories[k] for k in ('done', 'unfinished', 'failed', 'skipped'))
     report['pass_rate'] = round(pass_rate(paths['evaluations'], num, rating_threshold), 3)
     report['num_requests'], report['seconds'] = num, round(time.monotonic() - start, 1)
@@ -85,19 +99,7 @@ def demo_summary(report: dict) -> str:
 # %% ../nbs/13_demo.ipynb #ed218b30
 @call_parse
 @cli_errors
-def agentsim_demo(
-    output_dir: str = 'agentsim-demo',  # where requests/, trajectories/, evaluations/ and dataset/ go
-    num_requests: int = 2,  # single-step requests
-    num_batches: int = 1,  # batches of 6 multi-step requests
-    llm: str = None,  # model spec for every role (default: $AGENTSIM_LLM or the embedded model)
-    base_url: str = None,  # OpenAI-compatible server for openai:<model>
-    num_workers: int = 2,  # items processed concurrently in each stage
-    max_steps: int = 4,  # steps before a request counts as not finished (the original: 10)
-    validation_size: int = 1,  # requests held out for validation
-    rating_threshold: int = 4,  # keep trajectories whose final answer is rated at least this
-    seed: int = 0,  # seed of the whole run
-    no_cache: bool = False,  # ask the models even when the replay cache has the answers
-):
+@delegates(run_demo, but=['progress'])
+def agentsim_demo(**kwargs):
     "Run the whole pipeline on a small scale: requests, trajectories, ratings and a fine-tuning dataset."
-    print(demo_summary(run_demo(output_dir, num_requests, num_batches, llm, base_url, num_workers, max_steps,
-                                validation_size, rating_threshold, seed, no_cache)))
+    print(demo_summary(run_demo(**kwargs)))

@@ -5,8 +5,10 @@
 # %% ../nbs/11_evaluate.ipynb #cab41a25
 from __future__ import annotations
 import json, sys, time
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal
+from fastcore.meta import delegates
 from fastcore.script import call_parse
 from pydantic import BaseModel, ConfigDict, Field, create_model
 from .core import AgentsimError, ModelUnreachable, atomic_write_text, cli_errors, make_output_dir, run_parallel, write_failures
@@ -15,7 +17,7 @@ from .llm import LLM, UsageMeter, get_llm
 from .tools import DEFAULT_TOOLS, Toolbox, load_tools_file
 
 # %% auto #0
-__all__ = ['Rating', 'JUDGE_SYSTEM', 'StepRating', 'evaluation_model', 'format_for_judge', 'rate_trajectory',
+__all__ = ['Rating', 'JUDGE_SYSTEM', 'StepRating', 'evaluation_model', 'format_for_judge', 'rate_trajectory', 'RatedTrajectory',
            'evaluate_trajectories', 'ratings_summary', 'agentsim_evaluate']
 
 # %% ../nbs/11_evaluate.ipynb #32617903
@@ -68,11 +70,48 @@ def rate_trajectory(judge: LLM, request: Request, steps: list[dict], toolbox: To
                        'explanation': s.explanation} for s in value.steps[:rated]],
             'final_answer_rating': value.final_answer_rating, 'explanation': value.explanation}
 
-# %% ../nbs/11_evaluate.ipynb #2e90b2fa
-def evaluate_trajectories(requests_dir: str, trajectories_dir: str, output_dir: str, num_workers: int = 1,
-                          output_formatted_trajectories: bool = False, llm: str | None = None,
-                          base_url: str | None = None, tools_file: str | None = None, sample: int = 0,
-                          no_cache: bool = False, usage: UsageMeter | None = None, progress: bool = True) -> dict:
+# %% ../nbs/11_evaluate.ipynb #d0e3d4c6
+def _cell(text, limit: int = 160) -> str:
+    "`text` fit for one cell of a markdown table: one line, pipes escaped, long text cut."
+    text = ' '.join(str(text).split()).replace('|', '\\|')
+    return text if len(text) <= limit else text[:limit - 1] + '…'
+
+@dataclass
+class RatedTrajectory:
+    "A trajectory with the judge's evaluation of it (the original's `evaluations/<id>.json`)."
+    request: Request
+    steps: list[dict]  # the trajectory: `{plan, result}` steps, the last one the final answer
+    evaluation: dict  # what `rate_trajectory` returned
+
+    def _repr_markdown_(self) -> str:
+        e = self.evaluation
+        rows = ['| step | task | tool | result | task | tool | result | why |', '|---|---|---|---|---|---|---|---|']
+        if not e['steps']: rows = ['(one step: only the final answer is rated)']
+        for i, (step, rating) in enumerate(zip(self.steps[:-1], e['steps']), 1):
+            plan = step['plan']
+            rows.append(f"| {i} | {_cell(plan.get('task', ''))} | `{plan.get('selected_tool', '')}` | {_cell(step['result'])} | "
+                        f"{rating['task_rating']} | {rating['tool_rating']} | {rating['result_rating']} | {_cell(rating['explanation'])} |")
+        final = self.steps[-1]['result'] if self.steps else '(none)'
+        return '\n'.join([f'**{self.request.id}**: {self.request.text}', '', *rows, '',
+                          f"**Final answer** (rated {e['final_answer_rating']}/5): {_cell(final, 400)}", '',
+                          f"*Why:* {_cell(e['explanation'], 400)}"])
+
+# %% ../nbs/11_evaluate.ipynb #8270835a
+def evaluate_trajectories(
+    requests_dir: str,  # the requests files
+    trajectories_dir: str,  # the trajectories to rate
+    output_dir: str,  # where <id>.json evaluations go
+    num_workers: int = 1,  # trajectories rated concurrently
+    *,
+    output_formatted_trajectories: bool = False,  # also write <id>.txt: the trajectory as the judge saw it
+    llm: str | None = None,  # model spec of the judge (default: $AGENTSIM_LLM or local)
+    base_url: str | None = None,  # OpenAI-compatible server for openai:<model>
+    tools_file: str | None = None,  # JSON list of extra tools, as given to agentsim_trajectories
+    sample: int = 0,  # the judge's sample index (repeated ratings of the same trajectories)
+    no_cache: bool = False,  # ask the model even when the replay cache has the answer
+    usage: UsageMeter | None = None,  # counts the model calls and tokens
+    progress: bool = True,  # show a progress bar
+) -> dict:
     "Rate every non-empty trajectory that has no evaluation yet; returns the counts."
     start = time.monotonic()
     if num_workers < 1: raise AgentsimError(f'--num_workers must be at least 1, got {num_workers}')
@@ -107,29 +146,27 @@ def evaluate_trajectories(requests_dir: str, trajectories_dir: str, output_dir: 
     counts['seconds'] = round(time.monotonic() - start, 1)
     return counts
 
-def ratings_summary(counts: dict, out) -> str:
+# %% ../nbs/11_evaluate.ipynb #0d5842bf
+def ratings_summary(counts: dict,  # what `evaluate_trajectories` returned
+                    output_dir: str | Path,  # its output directory
+                   ) -> str:
+    "The counts of a ratings run in one line."
     return (f"ratings: {counts['rated']} rated, {counts['empty']} empty trajectories not rated, {counts['missing']} "
-            f"without a trajectory, {counts['failed']} failed (see {Path(out)/'failures.json'}), {counts['skipped']} "
+            f"without a trajectory, {counts['failed']} failed (see {Path(output_dir)/'failures.json'}), {counts['skipped']} "
             f"skipped (already rated); {counts['seconds']} s")
 
-# %% ../nbs/11_evaluate.ipynb #72c7d195
+# %% ../nbs/11_evaluate.ipynb #3a7f09e4
 @call_parse
 @cli_errors
+@delegates(evaluate_trajectories, but=['usage', 'progress'])
 def agentsim_evaluate(
     requests_dir: str = 'output/requests',  # the requests files
     trajectories_dir: str = 'output/trajectories',  # the trajectories to rate
     output_dir: str = 'output/evaluations',  # where <id>.json evaluations go
-    num_workers: int = 1,  # trajectories rated concurrently
-    output_formatted_trajectories: bool = False,  # also write <id>.txt: the trajectory as the judge saw it
-    llm: str = None,  # model spec of the judge (default: $AGENTSIM_LLM or local)
-    base_url: str = None,  # OpenAI-compatible server for openai:<model>
-    tools_file: str = None,  # JSON list of extra tools, as given to agentsim_trajectories
-    sample: int = 0,  # the judge's sample index (repeated ratings of the same trajectories)
-    no_cache: bool = False,  # ask the model even when the replay cache has the answer
+    **kwargs,
 ):
     "Rate the quality of trajectories with an LLM judge, 1 (poor) to 5 (excellent)."
     usage = UsageMeter()
-    counts = evaluate_trajectories(requests_dir, trajectories_dir, output_dir, num_workers, output_formatted_trajectories,
-                                   llm, base_url, tools_file, sample, no_cache, usage)
+    counts = evaluate_trajectories(requests_dir, trajectories_dir, output_dir, usage=usage, **kwargs)
     print(ratings_summary(counts, output_dir), file=sys.stderr)
     print(usage.report(), file=sys.stderr)

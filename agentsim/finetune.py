@@ -60,7 +60,7 @@ def check_settings(s: FinetuneSettings):
     if not 0 <= s.lora_dropout < 1: raise AgentsimError(f'--lora_dropout must be in [0, 1), got {s.lora_dropout}')
     if s.max_steps == 0 or s.max_steps < -1: raise AgentsimError(f'--max_steps must be positive or -1 (off), got {s.max_steps}')
 
-# %% ../nbs/17_finetune.ipynb #225d7d9f
+# %% ../nbs/17_finetune.ipynb #2b388a4e
 def _dataset_path(directory: Path) -> Path:
     for candidate in (directory, directory/'hf'):
         if (candidate/'dataset_dict.json').is_file(): return candidate
@@ -90,6 +90,7 @@ def _load_split(path: Path):
         return Dataset.from_dict({name: [] for name in features})
     return Dataset.load_from_disk(str(path))
 
+# %% ../nbs/17_finetune.ipynb #47fb2cfb
 def load_planner_dataset(dataset_dir: str | Path,  # agentsim_package output, or a saved DatasetDict
                         ) -> dict:
     "`{'train': Dataset, 'eval': Dataset, 'eval_split': name}` of conversational rows; one-line errors for bad data."
@@ -152,7 +153,7 @@ def resolve_base_model(spec: str,  # local, local:1.5b, a GGUF file, a Hugging F
         raise AgentsimError(f'--base_model {spec}: no such GGUF file or Hugging Face model directory')
     return ModelSource(spec, source=spec)
 
-# %% ../nbs/17_finetune.ipynb #72d347b2
+# %% ../nbs/17_finetune.ipynb #788ef1b6
 def available_memory() -> int | None:
     "Bytes of memory available now (psutil if installed, else /proc/meminfo), None when unknown."
     try:
@@ -165,6 +166,7 @@ def available_memory() -> int | None:
     except (OSError, ValueError, IndexError): pass
     return None
 
+# %% ../nbs/17_finetune.ipynb #ad964997
 def check_memory(n_params: int,  # parameters of the model
                  what: str,  # names the model in the error
                  bytes_per_param: float = 4.0,  # fp32
@@ -177,6 +179,7 @@ def check_memory(n_params: int,  # parameters of the model
         raise AgentsimError(f'{what}: too little memory to fine-tune it here, about {needed / 2**30:.1f} GB needed '
                             f'and {available / 2**30:.1f} GB available')
 
+# %% ../nbs/17_finetune.ipynb #d754b3a2
 def gguf_facts(path: Path) -> dict:
     "Architecture, parameter count and block count of a GGUF, read from its header."
     from gguf import GGUFReader

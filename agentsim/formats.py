@@ -59,10 +59,7 @@ def parse_requests(text: str,  # a requests file's content
                                       explanation=str(item.get('explanation') or '')))
     return requests, problems
 
-# %% ../nbs/05_formats.ipynb #d1e31153
-def _stem_order(path: Path):
-    return (0, int(path.stem), '') if path.stem.isdigit() else (1, 0, path.stem)
-
+# %% ../nbs/05_formats.ipynb #f7d13e75
 @dataclass
 class RequestSet:
     "The requests of a directory, and the files that could not be read."
@@ -70,6 +67,10 @@ class RequestSet:
     problems: list[str] = field(default_factory=list)  # one line per skipped file: `path: reason`
     def __len__(self): return len(self.requests)
     def __iter__(self): return iter(self.requests)
+
+# %% ../nbs/05_formats.ipynb #f62f9707
+def _stem_order(path: Path):
+    return (0, int(path.stem), '') if path.stem.isdigit() else (1, 0, path.stem)
 
 def load_requests(requests_dir: str | Path) -> RequestSet:
     "Every request in `requests_dir/*.txt`; a file that cannot be read is reported and skipped."
@@ -90,7 +91,7 @@ def load_requests(requests_dir: str | Path) -> RequestSet:
                 seen |= {r.id for r in found}
     return RequestSet(requests, problems)
 
-# %% ../nbs/05_formats.ipynb #c1e1269b
+# %% ../nbs/05_formats.ipynb #ced449c5
 def output_path(directory: str | Path, name: str, suffix: str = '.json') -> Path:
     "`directory/name+suffix`, refusing names that would land outside `directory`."
     directory = Path(directory)
@@ -99,11 +100,13 @@ def output_path(directory: str | Path, name: str, suffix: str = '.json') -> Path
         raise AgentsimError(f'refusing to write {name!r}: not a plain file name inside {directory}')
     return path
 
+# %% ../nbs/05_formats.ipynb #cc01f601
 def save_trajectory(output_dir: str | Path, request_id: str, steps: list[dict], meta: dict | None = None) -> Path:
     "Write the trajectory (and its metadata sidecar first), each atomically."
     if meta is not None: atomic_write_text(output_path(Path(output_dir)/'meta', request_id), json.dumps(meta, indent=2))
     return atomic_write_text(output_path(output_dir, request_id), json.dumps(steps, indent=2, ensure_ascii=False))
 
+# %% ../nbs/05_formats.ipynb #1f7eb1d1
 def load_trajectory(path: str | Path) -> list[dict]:
     "A trajectory file, checked to be a list of `{plan, result}` steps."
     path = Path(path)

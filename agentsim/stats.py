@@ -16,8 +16,8 @@ from .core import AgentsimError, cli_errors
 __all__ = ['RATING_KEYS', 'METRICS', 'is_request_id', 'evaluation_problem', 'search_condition', 'Run', 'load_run', 'Series',
            'run_numbers', 'load_series', 'RequestTable', 'request_table', 'rates_from_sums', 'run_metrics', 'mean_se',
            'ttest_ind', 'paired_difference', 'pass_hat_k', 'bootstrap_ci', 'by_condition', 'by_kind', 'check_options',
-           'series_stats', 'compare_series', 'stats_frame', 'comparison_frame', 'pipe_table', 'to_json', 'plot_series',
-           'stats_report', 'agentsim_stats']
+           'series_stats', 'compare_series', 'stats_frame', 'comparison_frame', 'pipe_table', 'breakdown_frame',
+           'to_json', 'plot_series', 'stats_report', 'agentsim_stats']
 
 # %% ../nbs/14_stats.ipynb #67b9b37b
 _REQUEST_ID = re.compile(r'\d+_\d+')
@@ -332,7 +332,7 @@ def compare_series(a: dict,  # `series_stats` of the first series
             dict(zip(a['run_numbers'], a[metric]['values'])), dict(zip(b['run_numbers'], b[metric]['values'])))}
     return comparison
 
-# %% ../nbs/14_stats.ipynb #084e32d3
+# %% ../nbs/14_stats.ipynb #8e926c7a
 def _pm(mean: float, se: float, signed: bool = False) -> str:
     number = 'n/a' if math.isnan(mean) else f'{mean:+.2f}' if signed else f'{mean:.2f}'
     return f"{number} ± {'n/a' if math.isnan(se) else f'{se:.2f}'}"
@@ -342,6 +342,8 @@ def stats_frame(stats: list,  # `series_stats` of each series
     "The original's results table: one row per series, `mean ± se` per metric."
     return pd.DataFrame([{'series': s['series'], **{m: _pm(s[m]['mean'], s[m]['se']) for m in METRICS}} for s in stats])
 
+
+# %% ../nbs/14_stats.ipynb #1b89a72b
 def comparison_frame(comparison: dict,  # what `compare_series` returns
                     ) -> pd.DataFrame:
     "The t-test p-values and paired differences of `compare_series`, one row per metric."
@@ -354,12 +356,28 @@ def comparison_frame(comparison: dict,  # what `compare_series` returns
                      'paired_runs': ' '.join(str(i) for i in paired['runs'])})
     return pd.DataFrame(rows)
 
+
+# %% ../nbs/14_stats.ipynb #5d8a7ac8
 def pipe_table(frame: pd.DataFrame) -> str:
     "`frame` as an aligned Markdown table."
     cells = [list(frame.columns)] + [[str(x) for x in row] for row in frame.itertuples(index=False)]
     widths = [max(len(row[i]) for row in cells) for i in range(len(frame.columns))]
     lines = ['| ' + ' | '.join(cell.ljust(w) for cell, w in zip(row, widths)) + ' |' for row in cells]
     return '\n'.join(lines[:1] + ['|' + '|'.join('-' * (w + 2) for w in widths) + '|'] + lines[1:])
+
+
+# %% ../nbs/14_stats.ipynb #3e105efb
+def breakdown_frame(stats: list,  # `series_stats` of each series
+                   ) -> pd.DataFrame:
+    "Pass rate per search condition and per request kind, one row per series: `rate (passed/count)`; blank where none."
+    rows = []
+    for s in stats:
+        row = {'series': s['series']}
+        for group in ('by_condition', 'by_kind'):
+            for label, cell in s[group].items(): row[label] = f"{cell['pass_rate']:.2f} ({cell['passed']}/{cell['count']})"
+        rows.append(row)
+    return pd.DataFrame(rows).fillna('')
+
 
 # %% ../nbs/14_stats.ipynb #2d2b7b95
 def _plain(value):

@@ -7,6 +7,7 @@ from __future__ import annotations
 import json, random, sys, threading, time
 from dataclasses import dataclass, field
 from pathlib import Path
+from fastcore.meta import delegates
 from fastcore.script import call_parse
 from .agent import AgentResult, run_agent
 from .core import AgentsimError, atomic_write_text, cli_errors, make_output_dir, run_parallel, write_failures
@@ -17,7 +18,8 @@ from .tools import DEFAULT_TOOLS, Toolbox, load_tools_file
 
 # %% auto #0
 __all__ = ['direct_for', 'pending_requests', 'run_seed', 'tool_use', 'update_run_record', 'planner_prompt_format',
-           'TrajectoryRun', 'generate_trajectories', 'summary_line', 'agentsim_trajectories']
+           'TrajectoryRun', 'RunInterrupted', 'generate_trajectories', 'summary_line', 'print_trajectories_summary',
+           'agentsim_trajectories']
 
 # %% ../nbs/09_trajectories.ipynb #1a3e04e4
 def direct_for(request: Request, direct_answer: str) -> bool:
@@ -123,7 +125,7 @@ class TrajectoryRun:
         finally: write_failures(self.output_dir, self.failures)
         return self.counts
 
-# %% ../nbs/09_trajectories.ipynb #6790a779
+# %% ../nbs/09_trajectories.ipynb #a0508f35
 def _check_flags(num_workers, max_steps, planner_port, p_no_answer, p_partial_answer):
     if num_workers < 1: raise AgentsimError(f'--num_workers must be at least 1, got {num_workers}')
     if max_steps < 1: raise AgentsimError(f'--max_steps must be at least 1, got {max_steps}')
@@ -132,13 +134,38 @@ def _check_flags(num_workers, max_steps, planner_port, p_no_answer, p_partial_an
         if not 0 <= p <= 1: raise AgentsimError(f'{flag} must be a probability (0-1), got {p}')
     if p_no_answer + p_partial_answer > 1: raise AgentsimError('--p_no_answer + --p_partial_answer must not exceed 1')
 
-def generate_trajectories(requests_dir: str, output_dir: str, planner: str = 'openai', planner_host: str = 'localhost',
-                          planner_port: int = 8080, planner_llm: str | None = None, planner_template: str = 'mistral',
-                          direct_answer: str = 'off', num_workers: int = 1, llm: str | None = None,
-                          base_url: str | None = None, seed: int | None = None, max_steps: int = 10,
-                          p_no_answer: float = 0.1, p_partial_answer: float = 0.1, tools_file: str | None = None,
-                          no_cache: bool = False, progress: bool = True, usage: UsageMeter | None = None,
-                          prompt_format: str | None = None, hints: bool = False) -> dict:
+# %% ../nbs/09_trajectories.ipynb #dd8ea8a3
+class RunInterrupted(KeyboardInterrupt):
+    "Ctrl-C during a trajectories run; `summary` is what `generate_trajectories` would have returned so far."
+    def __init__(self, summary: dict):
+        super().__init__('interrupted')
+        self.summary = summary
+
+# %% ../nbs/09_trajectories.ipynb #c0e4226c
+def generate_trajectories(
+    requests_dir: str,  # the requests files (0.txt, 1.txt, ...)
+    output_dir: str,  # where <id>.json trajectories go
+    *,
+    planner: str = 'openai',  # openai (the prompted planner), finetuned or zeroshot
+    planner_host: str = 'localhost',  # llama.cpp server of the finetuned / zeroshot planner
+    planner_port: int = 8080,  # its port
+    direct_answer: str = 'off',  # off, simple (answer 0_* requests in one step) or on (all)
+    num_workers: int = 1,  # requests run concurrently
+    llm: str | None = None,  # model spec for the tools and the prompted planner (default: $AGENTSIM_LLM or local)
+    base_url: str | None = None,  # OpenAI-compatible server for openai:<model> specs
+    planner_llm: str | None = None,  # model spec for the planner, instead of --planner_host/--planner_port
+    planner_template: str = 'mistral',  # instruct template of a llama.cpp planner: mistral, chatml or llama3
+    seed: int | None = None,  # the run's seed (search failures, cache sample index); default: recorded or fresh
+    max_steps: int = 10,  # steps before a request counts as not finished
+    p_no_answer: float = 0.1,  # probability that a search tool finds nothing
+    p_partial_answer: float = 0.1,  # probability that it finds only part of the answer
+    tools_file: str | None = None,  # JSON list of extra tools {name, description, instructions}
+    no_cache: bool = False,  # ask the models even when the replay cache has the answer
+    prompt_format: str | None = None,  # the fine-tuned planner's prompt layout: original (the published models') or agentsim; default: what a local+lora planner was trained on, else original
+    hints: bool = False,  # show the planner each request's note on the steps it needs: a teacher's privilege, never for evaluation
+    progress: bool = True,  # show a progress bar
+    usage: UsageMeter | None = None,  # counts the model calls and tokens (default: a new meter)
+) -> dict:
     "Run the agent on every request in `requests_dir` without a trajectory in `output_dir`; returns a summary."
     start = time.monotonic()
     _check_flags(num_workers, max_steps, planner_port, p_no_answer, p_partial_answer)
@@ -147,7 +174,6 @@ def generate_trajectories(requests_dir: str, output_dir: str, planner: str = 'op
     direct_for(Request('0_0', ''), direct_answer)  # validates the flag before any work
     toolbox = Toolbox(DEFAULT_TOOLS + (load_tools_file(tools_file) if tools_file else []))
     request_set = load_requests(requests_dir)
-    for problem in request_set.problems: print(f'skipped {problem}', file=sys.stderr)
     out = Path(output_dir)
     make_output_dir(out)
     run_record = out/'run.json'
@@ -173,49 +199,48 @@ def generate_trajectories(requests_dir: str, output_dir: str, planner: str = 'op
             'tool_model': tool_llm.backend.describe(), 'direct_answer': direct_answer, 'max_steps': max_steps,
             'p_no_answer': p_no_answer, 'p_partial_answer': p_partial_answer, 'tools': toolbox.names,
             'prompt_format': prompt_format if planner == 'finetuned' else None, 'hints': hints}, indent=2))
-    job = TrajectoryRun(the_planner, tool_llm, out, seed, direct_answer, max_steps, p_no_answer, p_partial_answer, hints)
+    job = TrajectoryRun(the_planner, tool_llm, out, seed, direct_answer=direct_answer, max_steps=max_steps,
+                        p_none=p_no_answer, p_partial=p_partial_answer, hints=hints)
     job.counts['skipped'] = len(done)
-    try: job.run(todo, num_workers, progress)
-    except KeyboardInterrupt:
-        print('interrupted: finished trajectories are saved; run the same command again to go on', file=sys.stderr)
-        raise
-    finally:
+    def summary() -> dict:
         job.counts.update(seconds=round(time.monotonic() - start, 1), bad_files=len(request_set.problems))
-        update_run_record(out, tool_use=tool_use(out))
-        print(summary_line(job.counts, out), file=sys.stderr)
-        print(usage.report(), file=sys.stderr)
-    return {**job.counts, 'seed': seed, 'failures': job.failures}
+        return {**job.counts, 'seed': seed, 'failures': job.failures, 'problems': list(request_set.problems),
+                'output_dir': str(out)}
+    try: job.run(todo, num_workers, progress)
+    except KeyboardInterrupt as e: raise RunInterrupted(summary()) from e
+    finally: update_run_record(out, tool_use=tool_use(out))
+    return summary()
 
-def summary_line(counts: dict, out: Path) -> str:
-    return (f"trajectories: {counts['done']} finished, {counts['unfinished']} not finished in time (saved as []), "
-            f"{counts['failed']} failed (see {out/'failures.json'}), {counts['skipped']} skipped (already done); "
-            f"{counts.get('seconds', 0)} s")
+# %% ../nbs/09_trajectories.ipynb #482361c7
+def summary_line(summary: dict,  # what `generate_trajectories` returned
+                 output_dir: str | Path,  # its output directory
+                ) -> str:
+    "The counts of a trajectories run in one line."
+    return (f"trajectories: {summary['done']} finished, {summary['unfinished']} not finished in time (saved as []), "
+            f"{summary['failed']} failed (see {Path(output_dir)/'failures.json'}), {summary['skipped']} skipped "
+            f"(already done); {summary.get('seconds', 0)} s")
 
-# %% ../nbs/09_trajectories.ipynb #6031c758
+# %% ../nbs/09_trajectories.ipynb #c03d46d0
+def print_trajectories_summary(summary: dict, output_dir: str | Path, usage: UsageMeter):
+    "What `agentsim_trajectories` prints on stderr after a run."
+    for problem in summary['problems']: print(f'skipped {problem}', file=sys.stderr)
+    print(summary_line(summary, output_dir), file=sys.stderr)
+    print(usage.report(), file=sys.stderr)
+
+# %% ../nbs/09_trajectories.ipynb #a3f61818
 @call_parse
 @cli_errors
+@delegates(generate_trajectories, but=['progress', 'usage'])
 def agentsim_trajectories(
-    planner: str = 'openai',  # openai (the prompted planner), finetuned or zeroshot
-    planner_host: str = 'localhost',  # llama.cpp server of the finetuned / zeroshot planner
-    planner_port: int = 8080,  # its port
     requests_dir: str = 'output/requests',  # the requests files (0.txt, 1.txt, ...)
     output_dir: str = 'output/trajectories',  # where <id>.json trajectories go
-    direct_answer: str = 'off',  # off, simple (answer 0_* requests in one step) or on (all)
-    num_workers: int = 1,  # requests run concurrently
-    llm: str = None,  # model spec for the tools and the prompted planner (default: $AGENTSIM_LLM or local)
-    base_url: str = None,  # OpenAI-compatible server for openai:<model> specs
-    planner_llm: str = None,  # model spec for the planner, instead of --planner_host/--planner_port
-    planner_template: str = 'mistral',  # instruct template of a llama.cpp planner: mistral, chatml or llama3
-    seed: int = None,  # the run's seed (search failures, cache sample index); default: recorded or fresh
-    max_steps: int = 10,  # steps before a request counts as not finished
-    p_no_answer: float = 0.1,  # probability that a search tool finds nothing
-    p_partial_answer: float = 0.1,  # probability that it finds only part of the answer
-    tools_file: str = None,  # JSON list of extra tools {name, description, instructions}
-    no_cache: bool = False,  # ask the models even when the replay cache has the answer
-    prompt_format: str = None,  # the fine-tuned planner's prompt layout: original (the published models') or agentsim; default: what a local+lora planner was trained on, else original
-    hints: bool = False,  # show the planner each request's note on the steps it needs: a teacher's privilege, never for evaluation
+    **kwargs,
 ):
     "Run the agent simulation on each request and save the trajectories."
-    generate_trajectories(requests_dir, output_dir, planner, planner_host, planner_port, planner_llm, planner_template,
-                          direct_answer, num_workers, llm, base_url, seed, max_steps, p_no_answer, p_partial_answer,
-                          tools_file, no_cache, prompt_format=prompt_format, hints=hints)
+    usage = UsageMeter()
+    try: summary = generate_trajectories(requests_dir, output_dir, usage=usage, **kwargs)
+    except RunInterrupted as e:
+        print_trajectories_summary(e.summary, output_dir, usage)
+        print('interrupted: finished trajectories are saved; run the same command again to go on', file=sys.stderr)
+        raise
+    print_trajectories_summary(summary, output_dir, usage)

@@ -3,12 +3,14 @@
     python bench/embedded_model.py [--calls 5]
 
 Prints: GGUF preparation time, llama-server start time, and for schema-constrained answers through each API (native
-/completion and OpenAI-compatible /v1) the mean latency and completion tokens per second. Uses no cache.
+/completion and OpenAI-compatible /v1) the mean latency and completion tokens per second; then `agentsim_check`'s
+latency cold (the embedded server started by the call) and warm (the server already running). Uses no cache.
 """
 import argparse, statistics, time
 from pydantic import BaseModel, Field
 from agentsim.llm import LLM, LlamaCompletion, OpenAIChat
-from agentsim.local import LlamaServer, gguf_path
+from agentsim.check import check_model
+from agentsim.local import LlamaServer, gguf_path, stop_embedded_server
 
 
 class Plan(BaseModel):
@@ -41,6 +43,12 @@ def main():
             rate = sum(tokens) / sum(seconds)
             print(f'{name:<22} mean latency {statistics.mean(seconds):.2f} s, {statistics.mean(tokens):.0f} completion '
                   f'tokens per answer, {rate:.1f} tokens/s (including prompt processing)')
+    stop_embedded_server()  # none should run here; stopping makes sure the first check starts one
+    try:
+        for label, spec in (('cold, server start included', 'local'), ('warm', 'local'), ('warm, native API', 'local:native')):
+            result = check_model(spec)
+            print(f'agentsim_check {label + ":":<29} {result["seconds"]:.2f} s')
+    finally: stop_embedded_server()
 
 
 if __name__ == '__main__': main()

@@ -1,16 +1,14 @@
-"Bad input: one line naming the file or flag, non-zero exit when nothing can proceed, else the bad item is skipped."
-import json, os, subprocess
+"""Bad input: one line naming the file or flag, non-zero exit when nothing can proceed, else the bad item is skipped.
+
+The commands run in this process (the `command` fixture runs their console scripts with `sys.argv` set); the
+subprocess smoke tests of the console scripts are in test_cli.py."""
+import json
 from pathlib import Path
 import pytest
 from agentsim.formats import load_requests
 
 GOOD = '```json\n' + json.dumps({'topic': 'T', 'requests': [{'request': f'Request {i}', 'explanation': '-'}
                                                             for i in range(2)]}) + '\n```\n'
-
-
-def run(*args, env=None, cwd=None):
-    return subprocess.run(list(args), capture_output=True, text=True, timeout=120, cwd=cwd,
-                          env={**os.environ, 'AGENTSIM_CACHE': 'off', **(env or {})})
 
 
 def one_error_line(result, message):
@@ -51,7 +49,7 @@ def test_a_bad_request_keeps_the_others_ids(tmp_path):
     assert [r.id for r in loaded] == ['3_0', '3_2'] and 'request 1 has no "request" text' in loaded.problems[0]
 
 
-def test_bad_files_reach_the_user_as_lines(tmp_path, fault_server):
+def test_bad_files_reach_the_user_as_lines(tmp_path, fault_server, command):
     requests = tmp_path/'requests'
     requests.mkdir()
     (requests/'1.txt').write_text(GOOD)
@@ -59,8 +57,8 @@ def test_bad_files_reach_the_user_as_lines(tmp_path, fault_server):
     fault_server.default_content = json.dumps({'user_request': 'u', 'context_information_summary': 'c',
                                                'missing_information_or_action': 'm', 'thoughts': 't', 'task': 'x',
                                                'selected_tool': 'final_answer'})
-    result = run('agentsim_trajectories', f'--requests_dir={requests}', f'--output_dir={tmp_path/"out"}',
-                 '--llm=openai:m', f'--base_url={fault_server.url}/v1')
+    result = command('agentsim_trajectories', f'--requests_dir={requests}', f'--output_dir={tmp_path/"out"}',
+                     '--llm=openai:m', f'--base_url={fault_server.url}/v1')
     assert result.returncode == 0 and f'skipped {requests/"2.txt"}: no ```json block' in result.stderr
     assert sorted(p.name for p in (tmp_path/'out').glob('*_*.json')) == ['1_0.json', '1_1.json']
 
@@ -86,48 +84,50 @@ def test_bad_files_reach_the_user_as_lines(tmp_path, fault_server):
               '--output_dir={d}/ds', '--prompt_format=chatml'], "--prompt_format 'chatml'"),
     ('good', ['agentsim_runs', '{d}/series', '--requests_dir={d}', '--prompt_format=x'], "--prompt_format 'x'"),
 ])
-def test_commands_reject_bad_input_with_one_line(tmp_path, setup, args, message):
-    if setup != 'none':
-        if setup == 'good': (tmp_path/'1.txt').write_text(GOOD)
-    result = run(*[a.replace('{d}', str(tmp_path)) for a in args])
+def test_commands_reject_bad_input_with_one_line(tmp_path, command, setup, args, message):
+    if setup == 'good': (tmp_path/'1.txt').write_text(GOOD)
+    result = command(*[a.replace('{d}', str(tmp_path)) for a in args])
     one_error_line(result, message)
 
 
-def test_unreadable_cache_is_one_line(tmp_path):
+def test_unreadable_cache_is_one_line(tmp_path, command):
     (tmp_path/'1.txt').write_text(GOOD)
     broken = tmp_path/'cache.sqlite'
     broken.write_bytes(b'definitely not sqlite' * 200)
-    result = run('agentsim_trajectories', f'--requests_dir={tmp_path}', f'--output_dir={tmp_path/"out"}',
-                 '--llm=openai:m', '--base_url=http://127.0.0.1:9/v1', env={'AGENTSIM_CACHE': str(broken)})
+    result = command('agentsim_trajectories', f'--requests_dir={tmp_path}', f'--output_dir={tmp_path/"out"}',
+                     '--llm=openai:m', '--base_url=http://127.0.0.1:9/v1', env={'AGENTSIM_CACHE': str(broken)})
     one_error_line(result, f'replay cache {broken} is not usable')
 
 
-def test_bad_tools_file(tmp_path):
+@pytest.mark.parametrize('content, message', [
+    ('{"name": "x"}', 'expected a JSON list'), ('[{"name": "x"}]', 'needs "name", "description"'),
+    ('[{"name": "Bad Name", "description": "d", "instructions": "i"}]', 'lowercase'),
+    ('[{"name": "send_email", "description": "d", "instructions": "i"}]', 'defined twice'), ('not json', '--tools_file'),
+])
+@pytest.mark.parametrize('name', ['agentsim_trajectories', 'agentsim_runs'])
+def test_bad_tools_file(tmp_path, command, name, content, message):
     (tmp_path/'1.txt').write_text(GOOD)
     tools = tmp_path/'tools.json'
-    for content, message in (('{"name": "x"}', 'expected a JSON list'), ('[{"name": "x"}]', 'needs "name", "description"'),
-                             ('[{"name": "Bad Name", "description": "d", "instructions": "i"}]', 'lowercase'),
-                             ('[{"name": "send_email", "description": "d", "instructions": "i"}]', 'defined twice'),
-                             ('not json', '--tools_file')):
-        tools.write_text(content)
-        result = run('agentsim_trajectories', f'--requests_dir={tmp_path}', f'--output_dir={tmp_path/"out"}',
-                     f'--tools_file={tools}', '--llm=openai:m', '--base_url=http://127.0.0.1:9/v1')
-        one_error_line(result, message)
+    tools.write_text(content)
+    where = [f'--output_dir={tmp_path/"out"}'] if name == 'agentsim_trajectories' else [str(tmp_path/'series')]
+    result = command(name, f'--requests_dir={tmp_path}', *where, f'--tools_file={tools}', '--llm=openai:m',
+                     '--base_url=http://127.0.0.1:9/v1')
+    one_error_line(result, message)
 
 
-def test_bad_environment_settings(tmp_path):
+def test_bad_environment_settings(tmp_path, command):
     (tmp_path/'1.txt').write_text(GOOD)
-    result = run('agentsim_trajectories', f'--requests_dir={tmp_path}', f'--output_dir={tmp_path/"out"}',
-                 '--llm=openai:m', '--base_url=http://127.0.0.1:9/v1', env={'AGENTSIM_TIMEOUT': 'soon'})
+    result = command('agentsim_trajectories', f'--requests_dir={tmp_path}', f'--output_dir={tmp_path/"out"}',
+                     '--llm=openai:m', '--base_url=http://127.0.0.1:9/v1', env={'AGENTSIM_TIMEOUT': 'soon'})
     one_error_line(result, "AGENTSIM_TIMEOUT='soon': not a number")
-    result = run('agentsim_check', env={'AGENTSIM_GGUF': str(tmp_path/'none.gguf')})
+    result = command('agentsim_check', env={'AGENTSIM_GGUF': str(tmp_path/'none.gguf')})
     one_error_line(result, 'AGENTSIM_GGUF=')
 
 
-@pytest.mark.parametrize('command', ['agentsim_requests_single', 'agentsim_requests_multi'])
-def test_generation_with_a_dead_server_stops_with_one_line(tmp_path, command):
+@pytest.mark.parametrize('name', ['agentsim_requests_single', 'agentsim_requests_multi'])
+def test_generation_with_a_dead_server_stops_with_one_line(tmp_path, command, name):
     from agentsim.local import free_port
-    result = run(command, f'--output_dir={tmp_path/"requests"}', f'--llm=http://127.0.0.1:{free_port()}',
+    result = command(name, f'--output_dir={tmp_path/"requests"}', f'--llm=http://127.0.0.1:{free_port()}',
                  env={'AGENTSIM_RETRIES': '1', 'AGENTSIM_BACKOFF': '0.05'})
     one_error_line(result, 'connection failed')
     assert not (tmp_path/'requests'/'failures.json').exists() or json.loads((tmp_path/'requests'/'failures.json').read_text()) == []

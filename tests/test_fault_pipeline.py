@@ -118,6 +118,7 @@ def test_sigkill_at_random_moments_loses_nothing(tmp_path):
         def ratings(out, cache):
             return ['agentsim_evaluate', f'--requests_dir={requests}', f'--trajectories_dir={out}',
                     f'--output_dir={out}_evaluations', '--llm=openai:m', f'--base_url={server.url}/v1', '--num_workers=3']
+        answers_before = 0
         for make in (trajectories, ratings):
             subprocess.run(make(tmp_path/'reference', tmp_path/'ref.sqlite'), env=env(tmp_path/'ref.sqlite'), check=True,
                            capture_output=True)
@@ -128,7 +129,11 @@ def test_sigkill_at_random_moments_loses_nothing(tmp_path):
                     process.send_signal(signal.SIGKILL)
                     kills += 1
                 process.wait()
-                assert len(ReplyCache(tmp_path/'killed.sqlite')) >= 0  # the cache opens and reads after every kill
+                cache = ReplyCache(tmp_path/'killed.sqlite')  # the cache opens and reads after every kill
+                answers = len(cache)
+                cache.close()
+                assert answers >= answers_before  # and no kill lost an answer already stored
+                answers_before = answers
                 # a write cut by the kill can only leave a hidden temporary file, never a file under a final name
                 assert all(p.name.startswith('.') for p in tmp_path.rglob('*.tmp'))
                 for path in tmp_path.rglob('*_*.json'): json.loads(path.read_text())  # nothing half-written

@@ -197,19 +197,17 @@ def test_retry_policy_from_environment(monkeypatch):
     with pytest.raises(AgentsimError, match='must be positive'): RetryPolicy.from_env()
 
 
-def test_dead_server_stops_the_whole_run(tmp_path, monkeypatch):
+def test_dead_server_stops_the_whole_run(tmp_path, command):
     "A refused connection after every retry stops the command with one line, instead of failing request after request."
-    import subprocess
     from agentsim.local import free_port
     requests = tmp_path/'requests'
     requests.mkdir()
     (requests/'1.txt').write_text('```json\n{"topic": "t", "requests": ' +
                                   str([{'request': f'r{i}', 'explanation': '-'} for i in range(6)]).replace("'", '"') + '}\n```')
     start = time.monotonic()
-    result = subprocess.run(['agentsim_trajectories', f'--requests_dir={requests}', f'--output_dir={tmp_path/"out"}',
-                             f'--llm=http://127.0.0.1:{free_port()}', '--num_workers=2'], capture_output=True, text=True,
-                            timeout=120, env={**__import__('os').environ, 'AGENTSIM_RETRIES': '2',
-                                              'AGENTSIM_BACKOFF': '0.1', 'AGENTSIM_CACHE': 'off'})
+    result = command('agentsim_trajectories', f'--requests_dir={requests}', f'--output_dir={tmp_path/"out"}',
+                     f'--llm=http://127.0.0.1:{free_port()}', '--num_workers=2',
+                     env={'AGENTSIM_RETRIES': '2', 'AGENTSIM_BACKOFF': '0.1'})
     assert result.returncode == 2 and time.monotonic() - start < 30
     last = result.stderr.strip().splitlines()[-1]
     assert last.startswith('error: llama.cpp server') and 'gave up after 3 attempts' in last and 'Traceback' not in result.stderr

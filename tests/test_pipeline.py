@@ -1,5 +1,5 @@
 "Request generation, rating, packaging and the demo, against the fault-injecting server (the real model runs in the notebooks)."
-import csv, json, subprocess
+import csv, json
 from pathlib import Path
 import pytest
 from agentsim.formats import load_requests
@@ -144,7 +144,7 @@ def test_package_reports_bad_evaluations(tmp_path, capsys):
     assert any('final_answer_rating must be an integer 1-5, got 9' in problem for problem in counts['problems'])
 
 
-@pytest.mark.parametrize('command, flags, message', [
+@pytest.mark.parametrize('name, flags, message', [
     ('agentsim_requests_single', ['--num_requests', '0'], '--num_requests must be at least 1'),
     ('agentsim_requests_multi', ['--num_batches', '-2'], '--num_batches must be at least 1'),
     ('agentsim_requests_multi', ['--num_workers', '0'], '--num_workers must be at least 1'),
@@ -153,17 +153,16 @@ def test_package_reports_bad_evaluations(tmp_path, capsys):
     ('agentsim_package', ['--validation_size', '-1'], '--validation_size must not be negative'),
     ('agentsim_demo', ['--rating_threshold', '9'], '--rating_threshold must be 1-5'),
 ])
-def test_pipeline_commands_reject_bad_flags(tmp_path, command, flags, message):
+def test_pipeline_commands_reject_bad_flags(tmp_path, command, name, flags, message):
     (tmp_path/'t').mkdir()
     (tmp_path/'e').mkdir()
     defaults = {'agentsim_evaluate': ['--requests_dir', str(tmp_path)], 'agentsim_package':
                 ['--trajectories_dir', str(tmp_path/'t'), '--evaluations_dir', str(tmp_path/'e')]}
-    result = subprocess.run([command, '--output_dir', str(tmp_path/'out'), *defaults.get(command, []), *flags],
-                            capture_output=True, text=True, timeout=60)
+    result = command(name, '--output_dir', str(tmp_path/'out'), *defaults.get(name, []), *flags)
     assert result.returncode == 2 and message in result.stderr and 'Traceback' not in result.stderr, result.stderr
 
 
-def test_demo_end_to_end_and_rerun(fault_server, tmp_path):
+def test_demo_end_to_end_and_rerun(fault_server, tmp_path, command):
     fault_server.script(('ok', singles('s', 2)), ('ok', batch('m')))
     plan = json.dumps({'user_request': 'u', 'context_information_summary': 'c', 'missing_information_or_action': 'm',
                        'thoughts': 't', 'task': 'answer', 'selected_tool': 'final_answer',
@@ -172,22 +171,20 @@ def test_demo_end_to_end_and_rerun(fault_server, tmp_path):
     # trajectory for the judge (each schema ignores the other's keys), and some text for the tools
     fault_server.default_content = plan
     out = tmp_path/'demo'
-    result = subprocess.run(['agentsim_demo', '--output_dir', str(out), '--llm', 'openai:m', '--base_url',
-                             f'{fault_server.url}/v1', '--num_workers', '1'], capture_output=True, text=True,
-                            timeout=120, env={**__import__('os').environ, 'AGENTSIM_CACHE': str(tmp_path/'c.sqlite')})
+    result = command('agentsim_demo', '--output_dir', str(out), '--llm', 'openai:m', '--base_url', f'{fault_server.url}/v1',
+                     '--num_workers', '1', env={'AGENTSIM_CACHE': str(tmp_path/'c.sqlite')})
     assert result.returncode == 0, result.stderr
     assert 'trajectories: 8 finished' in result.stdout and 'ratings:      8 rated' in result.stdout
     assert 'dataset:      8 trajectories kept' in result.stdout and 'pass rate:    1.00' in result.stdout
     assert all((out/name).is_dir() for name in ('requests', 'trajectories', 'evaluations', 'dataset'))
     calls = fault_server.count
     for path in (out/'trajectories').glob('*_*.json'): path.unlink()
-    rerun = subprocess.run(['agentsim_demo', '--output_dir', str(out), '--llm', 'openai:m', '--base_url',
-                            f'{fault_server.url}/v1'], capture_output=True, text=True, timeout=120,
-                           env={**__import__('os').environ, 'AGENTSIM_CACHE': str(tmp_path/'c.sqlite')})
+    rerun = command('agentsim_demo', '--output_dir', str(out), '--llm', 'openai:m', '--base_url', f'{fault_server.url}/v1',
+                    env={'AGENTSIM_CACHE': str(tmp_path/'c.sqlite')})
     assert rerun.returncode == 0 and fault_server.count == calls  # everything replayed from the cache
 
 
-def test_runs_make_the_original_layout_with_seed_per_run(fault_server, tmp_path, monkeypatch):
+def test_runs_make_the_original_layout_with_seed_per_run(fault_server, tmp_path, monkeypatch, command, capsys):
     monkeypatch.setenv('AGENTSIM_CACHE', str(tmp_path/'cache.sqlite'))
     requests = tmp_path/'requests'
     write_run(tmp_path, {0: None, 1: None})
@@ -199,6 +196,7 @@ def test_runs_make_the_original_layout_with_seed_per_run(fault_server, tmp_path,
     results = run_series(tmp_path/'series', requests, runs=2, planner='zeroshot', planner_llm='openai:m',
                          llm='openai:m', base_url=f'{fault_server.url}/v1', progress=False)
     assert [r['run'] for r in results] == [1, 2]
+    assert capsys.readouterr() == ('', '')  # the library function prints nothing: the command does
     for i in (1, 2):
         assert json.loads((tmp_path/'series'/f'trajectories_{i}'/'run.json').read_text())['seed'] == i
         assert sorted(p.name for p in (tmp_path/'series'/f'evaluations_{i}').glob('1_*.json')) == ['1_0.json', '1_1.json']
@@ -207,6 +205,14 @@ def test_runs_make_the_original_layout_with_seed_per_run(fault_server, tmp_path,
     run_series(tmp_path/'series', requests, runs=2, planner='zeroshot', planner_llm='openai:m', llm='openai:m',
                base_url=f'{fault_server.url}/v1', progress=False)
     assert fault_server.count == calls
-    result = subprocess.run(['agentsim_stats', str(tmp_path/'series'), '--format', 'json'], capture_output=True, text=True)
+    printed = command('agentsim_runs', str(tmp_path/'series'), f'--requests_dir={requests}', '--runs=2', '--planner=zeroshot',
+                      '--planner_llm=openai:m', '--llm=openai:m', f'--base_url={fault_server.url}/v1',
+                      env={'AGENTSIM_CACHE': str(tmp_path/'cache.sqlite')})
+    assert printed.returncode == 0 and fault_server.count == calls, printed.stderr
+    lines = printed.stderr.splitlines()
+    assert [line for line in lines if line.startswith('run ')] == ['run 1: seed 1', 'run 2: seed 2']
+    assert sum(line.startswith('trajectories: 0 finished') and '2 skipped' in line for line in lines) == 2
+    assert sum(line.startswith('ratings: 0 rated') and '2 skipped' in line for line in lines) == 2
+    result = command('agentsim_stats', str(tmp_path/'series'), '--format', 'json')
     stats = json.loads(result.stdout)[0]
     assert stats['runs'] == 2 and stats['pass_rate']['values'] == [1.0, 1.0]

@@ -20,14 +20,20 @@ class City(BaseModel):
 QUESTION = 'What is the capital of Italy? Answer with a JSON object with the keys "city" and "country".'
 
 
-def llama_server_pids():
-    "Pids of every running llama-server process on this machine."
+def llama_server_pids(marked: str | None = None, argument: str | None = None):
+    """Pids of the running llama-server processes on this machine: those whose environment has `marked`, or whose
+    command line has `argument` (other programs on the machine may run servers of their own meanwhile)."""
     pids = set()
     for proc in Path('/proc').iterdir():
-        if proc.name.isdigit():
-            try: command = (proc/'cmdline').read_bytes().split(b'\0')[0]
-            except OSError: continue
-            if command.endswith(b'llama-server'): pids.add(int(proc.name))
+        if not proc.name.isdigit(): continue
+        try:
+            command = (proc/'cmdline').read_bytes().split(b'\0')
+            environment = (proc/'environ').read_bytes().split(b'\0') if marked else []
+        except OSError: continue
+        if not command[0].endswith(b'llama-server'): continue
+        if marked and marked.encode() not in environment: continue
+        if argument and argument.encode() not in command: continue
+        pids.add(int(proc.name))
     return pids
 
 
@@ -43,6 +49,10 @@ def gone(pid, within=10.0):
 def server(llama_server): return llama_server
 
 
+local_model = pytest.mark.local_model  # needs the local extra: llama-server and the embedded model
+
+
+@local_model
 def test_embedded_model_answers_a_schema_request():
     llm = get_llm('local', cache=False, max_tokens=64)
     reply = llm(QUESTION, schema=City)
@@ -50,6 +60,7 @@ def test_embedded_model_answers_a_schema_request():
     assert reply.completion_tokens > 0 and reply.calls >= 1
 
 
+@local_model
 @pytest.mark.parametrize('mode', ['json_schema', 'json_object'])
 def test_openai_compatible_path_against_real_server(server, mode):
     llm = LLM(OpenAIChat('qwen', base_url=f'{server.url}/v1', schema_mode=mode), max_tokens=64)
@@ -57,12 +68,14 @@ def test_openai_compatible_path_against_real_server(server, mode):
     assert reply.value.city.strip() and reply.prompt_tokens > 0
 
 
+@local_model
 def test_native_completion_path_against_real_server(server):
     llm = get_llm(server.url, template='chatml', cache=False, max_tokens=64)
     reply = llm(QUESTION, schema=City)
     assert reply.value.city.strip() and reply.prompt_tokens > 0
 
 
+@local_model
 def test_schema_bounds_hold_on_the_real_model(server):
     class Long(BaseModel):
         thoughts: str = Field(max_length=50)
@@ -71,16 +84,20 @@ def test_schema_bounds_hold_on_the_real_model(server):
     assert len(reply.value.thoughts) <= 50
 
 
+@local_model
 def test_no_server_outlives_its_command():
-    before = llama_server_pids()
-    result = subprocess.run(['agentsim_check', '--llm', 'local'], capture_output=True,
-                            text=True, timeout=300)
+    # the command's servers inherit its environment: a marker there tells them from servers other programs run
+    marker = f'AGENTSIM_TEST_MARK={os.getpid()}-{time.time_ns()}'
+    environment = dict(os.environ, AGENTSIM_TEST_MARK=marker.split('=', 1)[1])
+    result = subprocess.run(['agentsim_check', '--llm', 'local'], capture_output=True, text=True, timeout=300,
+                            env=environment)
     assert result.returncode == 0, result.stderr
     assert 'answer:' in result.stdout and 'latency:' in result.stdout
     time.sleep(0.5)
-    assert llama_server_pids() <= before
+    assert llama_server_pids(marked=marker) == set()
 
 
+@local_model
 def test_server_dies_with_a_killed_parent(tmp_path):
     # the server is busy generating when its parent dies: it must not linger in a graceful shutdown
     script = ("import threading, time, requests; from agentsim.local import embedded_server; s = embedded_server(); "
@@ -95,6 +112,7 @@ def test_server_dies_with_a_killed_parent(tmp_path):
     assert gone(server_pid), 'llama-server outlived the process that started it'
 
 
+@local_model
 def test_crashed_embedded_server_is_restarted():
     first = embedded_server()
     first.process.kill()
@@ -116,10 +134,10 @@ def test_bad_gguf_path_is_named(monkeypatch, tmp_path):
     with pytest.raises(AgentsimError, match='AGENTSIM_GGUF=.*missing.gguf: no such file'): gguf_path()
 
 
+@local_model
 def test_a_file_that_is_not_a_model_fails_the_start_with_one_line(tmp_path):
     fake = tmp_path/'fake.gguf'
     fake.write_bytes(b'not a gguf at all' * 100)
-    before = llama_server_pids()
     with pytest.raises(AgentsimError, match='llama-server did not start'):
         LlamaServer(fake, startup_timeout=30, log_path=tmp_path/'log.txt').start()
-    assert llama_server_pids() <= before
+    assert llama_server_pids(argument=str(fake)) == set()

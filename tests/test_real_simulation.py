@@ -3,6 +3,8 @@ import json, subprocess
 from pathlib import Path
 import pytest
 
+pytestmark = pytest.mark.local_model  # every test here runs the embedded model or a llama-server
+
 REQUESTS = {
     '0.txt': {'requests': [{'request': 'What is the boiling point of water in degrees Celsius?', 'topic': 'science'}]},
     '1.txt': {'topic': 'Geography', 'requests': [

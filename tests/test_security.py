@@ -36,13 +36,12 @@ def test_names_cannot_leave_the_output_directory(tmp_path, name):
     with pytest.raises(AgentsimError, match='not a plain file name'): output_path(tmp_path, name)
 
 
-def test_request_file_with_a_dotted_name_writes_nothing_outside(tmp_path, fault_server):
+def test_request_file_with_a_dotted_name_writes_nothing_outside(tmp_path, fault_server, command):
     requests = tmp_path/'requests'
     requests.mkdir()
     (requests/'...txt').write_text('```json\n{"requests": [{"request": "x"}]}\n```')  # stem '..', id '.._0'
-    result = subprocess.run(['agentsim_trajectories', f'--requests_dir={requests}', f'--output_dir={tmp_path/"out"}',
-                             '--llm=openai:m', f'--base_url={fault_server.url}/v1'], capture_output=True, text=True,
-                            env={**os.environ, 'AGENTSIM_CACHE': 'off'})
+    result = command('agentsim_trajectories', f'--requests_dir={requests}', f'--output_dir={tmp_path/"out"}',
+                     '--llm=openai:m', f'--base_url={fault_server.url}/v1')
     assert result.returncode == 2 and 'not a plain file name' in result.stderr
     assert sorted(p.name for p in tmp_path.iterdir()) == ['out', 'requests']
 

@@ -36,4 +36,4 @@ if __name__ == '__main__':
     for path in paths:
         if not path.is_file(): sys.exit(f'error: {path}: no such notebook')
         print(f'{path.name}: {execute(path):.1f} s', flush=True)
-    subprocess.run(['nbdev_clean'], cwd=ROOT, check=True)
+    for path in paths: subprocess.run(['nbdev_clean', '--fname', str(path)], cwd=ROOT, check=True)  # only what ran

@@ -23,6 +23,11 @@ def _output_text(output):
     return ''.join(data.get('text/plain', ''))
 
 
+def from_top_level(markdown: str) -> str:
+    "index.ipynb's relative links and images point into nbs/; README.md sits one folder up, so they get `nbs/`."
+    return re.sub(r'(\]\()(?!https?:|#|/|mailto:)([^)\s]+)', r'\1nbs/\2', markdown)
+
+
 def render(notebook: Path) -> str:
     cells = json.loads(notebook.read_text(encoding='utf-8'))['cells']
     parts = []
@@ -30,7 +35,7 @@ def render(notebook: Path) -> str:
         source = _source(cell).strip()
         if cell['cell_type'] == 'markdown':
             source = re.sub(r'^# (.+)\n+> (.+)$', r'# \1\n\n> \2', source, flags=re.M)
-            parts.append(source)
+            parts.append(from_top_level(source))
             continue
         directives = [line for line in source.splitlines() if line.startswith('#|')]
         if any(d.split()[1:2] in (['hide'], ['default_exp'], ['export']) for d in directives): continue

@@ -30,14 +30,16 @@ SIZES = dict(train_single=int(os.environ.get('STUDY_TRAIN_SINGLE', 4)), train_ba
              max_steps=int(os.environ.get('STUDY_MAX_STEPS', 10)))
 
 
-def timed(name: str, work, present=lambda: True):
+def timed(name: str, work, present=lambda: True, accumulate=False):
     "Run `work()` unless `name` is in timings.json and what it made is `present()`; record its seconds."
+    # `accumulate`: the stage resumes (more evaluation runs), so its seconds add to those recorded before
     record = STUDY/'timings.json'
     timings = json.loads(record.read_text()) if record.exists() else {}
     if name in timings and present(): return print(f'{name}: done before ({timings[name]} s)', flush=True)
     start = time.monotonic()
     work()
-    timings[name] = round(time.monotonic() - start, 1)
+    before = timings.get(name, 0) if accumulate else 0
+    timings[name] = round(before + time.monotonic() - start, 1)
     record.write_text(json.dumps(timings, indent=2) + '\n')
     workers = STUDY/'workers.json'  # concurrency differs between stages when a study is resumed with other settings
     used = json.loads(workers.read_text()) if workers.exists() else {}
@@ -94,9 +96,11 @@ def main():
               'student-finetuned-full': dict(planner='finetuned', planner_llm=f'local+lora:{adapters/"full"}'),
               'teacher': dict(planner='openai')}
     for name, planner in series.items():
+        # raising STUDY_RUNS later adds the missing runs only: finished ones are skipped by run_series
         timed(f'evaluate {name}', lambda name=name, planner=planner: run_series(
             STUDY/'eval'/name, STUDY/'eval-set', runs=s['runs'], llm=TEACHER, num_workers=s['workers'],
-            max_steps=s['max_steps'], progress=False, **planner))
+            max_steps=s['max_steps'], progress=False, **planner),
+              present=lambda name=name: (STUDY/'eval'/name/f'evaluations_{s["runs"]}').is_dir(), accumulate=True)
 
 
 if __name__ == '__main__':

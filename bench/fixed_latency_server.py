@@ -1,0 +1,97 @@
+"""An OpenAI-compatible (and llama.cpp `/completion`) server that answers every request after a fixed latency.
+
+It measures agentsim, not a model: each answer is a valid instance of the JSON schema the request carries, built
+from the schema alone (every property filled, the highest allowed integer, `final_answer` where a tool is chosen,
+strings made unique with a counter so that generated requests are never duplicates). It runs as its own process so
+that the benchmark's CPU figures are agentsim's alone.
+
+    python bench/fixed_latency_server.py --port 8765 --latency 1.0
+
+`GET /stats` returns the number of requests, when the first arrived and when the last answer went out (seconds
+since the epoch); `GET /stats?reset=1` returns them and starts counting afresh.
+"""
+import argparse, itertools, json, threading, time
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+
+def instance(schema: dict, defs: dict, counter) -> object:
+    "A value that `schema` accepts."
+    if '$ref' in schema: return instance(defs[schema['$ref'].rsplit('/', 1)[1]], defs, counter)
+    for key in ('anyOf', 'oneOf', 'allOf'):
+        if key in schema: return instance(schema[key][0], defs, counter)
+    if 'enum' in schema: return 'final_answer' if 'final_answer' in schema['enum'] else schema['enum'][0]
+    if 'const' in schema: return schema['const']
+    kind = schema.get('type', 'string')
+    if isinstance(kind, list): kind = next(k for k in kind if k != 'null')
+    if kind == 'object':
+        return {name: instance(sub, defs, counter) for name, sub in schema.get('properties', {}).items()}
+    if kind == 'array':
+        return [instance(schema.get('items', {}), defs, counter) for _ in range(max(schema.get('minItems', 1), 1))]
+    if kind in ('integer', 'number'): return schema.get('maximum', schema.get('minimum', 1))
+    if kind == 'boolean': return True
+    text = f'answer number {next(counter)}'
+    return text + 'x' * max(schema.get('minLength', 0) - len(text), 0)
+
+
+def schema_of(body: dict) -> dict:
+    "The JSON schema of an OpenAI `response_format` or of llama.cpp's native `json_schema`."
+    response_format = body.get('response_format') or {}
+    return (response_format.get('json_schema', {}).get('schema') or response_format.get('schema')
+            or body.get('json_schema') or {'type': 'string'})
+
+
+def serve(port: int, latency: float):
+    counter, lock = itertools.count(), threading.Lock()
+    stats = {'requests': 0, 'first': None, 'last': None}
+
+    class Handler(BaseHTTPRequestHandler):
+        protocol_version = 'HTTP/1.1'
+        def log_message(self, *args): return None
+
+        def send_json(self, data: dict):
+            payload = json.dumps(data).encode()
+            self.send_response(200)
+            self.send_header('content-type', 'application/json')
+            self.send_header('content-length', str(len(payload)))
+            self.end_headers()
+            self.wfile.write(payload)
+
+        def do_GET(self):
+            if self.path.startswith('/stats'):
+                with lock:
+                    current = dict(stats)
+                    if self.path.endswith('reset=1'): stats.update(requests=0, first=None, last=None)
+                return self.send_json(current)
+            self.send_json({'status': 'ok'})
+
+        def do_POST(self):
+            body = json.loads(self.rfile.read(int(self.headers.get('content-length', 0))) or b'{}')
+            with lock:
+                stats['requests'] += 1
+                if stats['first'] is None: stats['first'] = time.time()
+            schema = schema_of(body)
+            value = instance(schema, schema.get('$defs', {}), counter)
+            content = value if isinstance(value, str) and schema.get('type', 'string') == 'string' else json.dumps(value)
+            time.sleep(latency)
+            with lock: stats['last'] = time.time()
+            usage = {'prompt_tokens': 100, 'completion_tokens': 20, 'total_tokens': 120}
+            if self.path.startswith('/completion'):
+                return self.send_json({'content': content, 'tokens_evaluated': 100, 'tokens_predicted': 20,
+                                       'stop_type': 'eos', 'timings': {}})
+            self.send_json({'id': 'bench', 'object': 'chat.completion', 'created': int(time.time()), 'model': 'bench',
+                            'choices': [{'index': 0, 'finish_reason': 'stop',
+                                         'message': {'role': 'assistant', 'content': content}}],
+                            'usage': usage})
+
+    server = ThreadingHTTPServer(('127.0.0.1', port), Handler)
+    server.daemon_threads = True
+    server.request_queue_size = 256
+    server.serve_forever()
+
+
+if __name__ == '__main__':
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument('--port', type=int, default=8765)
+    parser.add_argument('--latency', type=float, default=1.0, help='seconds before each answer')
+    arguments = parser.parse_args()
+    serve(arguments.port, arguments.latency)
