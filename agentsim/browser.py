@@ -67,7 +67,8 @@ def load_trajectories(trajectories_dir: str | Path,  # what `agentsim_trajectori
     if not trajectories_dir.is_dir(): raise AgentsimError(f'{trajectories_dir}: no such directory')
     evaluations_dir = Path(evaluations_dir) if evaluations_dir else evaluations_dir_for(trajectories_dir)
     requests = {request.id: request for request in load_requests(requests_dir)} if requests_dir else {}
-    failures = {str(failure['id']): failure['reason'] for failure in _read_json(trajectories_dir/'failures.json') or []}
+    failures = {str(failure['id']): failure['reason']  # failures.json, or one file per shard (`--shard`)
+                for path in sorted(trajectories_dir.glob('failures*.json')) for failure in _read_json(path) or []}
     ids = {path.stem for path in trajectories_dir.glob('*.json') if is_request_id(path.stem)}
     ids |= {path.stem for path in (trajectories_dir/'meta').glob('*.json') if is_request_id(path.stem)}
     records = []

@@ -8,8 +8,8 @@ import functools, os, signal, sys, tempfile, threading
 from pathlib import Path
 
 # %% auto #0
-__all__ = ['stop_requested', 'AgentsimError', 'ModelUnreachable', 'agentsim_home', 'atomic_write_text', 'make_output_dir',
-           'cli_errors', 'run_parallel', 'write_failures']
+__all__ = ['stop_requested', 'ids', 'AgentsimError', 'ModelUnreachable', 'agentsim_home', 'atomic_write_text', 'make_output_dir',
+           'cli_errors', 'run_parallel', 'parse_shard', 'in_shard', 'failures_name', 'write_failures']
 
 # %% ../nbs/00_core.ipynb #3e26808e
 class AgentsimError(Exception):
@@ -96,9 +96,38 @@ def run_parallel(work, items: list, num_workers: int = 1, desc: str = 'working',
         bar.close()
     return results
 
+# %% ../nbs/00_core.ipynb #b25006c8
+def parse_shard(shard: str | None,  # `--shard` as given: `i/n` with 1 <= i <= n, or None
+               ) -> tuple[int, int] | None:
+    "`--shard i/n` as `(i, n)`, or None when the whole request set is wanted."
+    if shard is None or shard == '': return None
+    try: i, n = (int(part) for part in str(shard).split('/'))
+    except ValueError: raise AgentsimError(f'--shard {shard!r}: expected i/n, e.g. 2/3') from None
+    if not 1 <= i <= n: raise AgentsimError(f'--shard {shard}: i must be between 1 and n')
+    return i, n
+
+# %% ../nbs/00_core.ipynb #b4cc4f39
+def in_shard(request_id: str, shard: tuple[int, int] | None) -> bool:
+    "Whether a request belongs to shard `(i, n)`: by a hash of its id, the same on every machine."
+    import hashlib
+    if shard is None: return True
+    i, n = shard
+    return int(hashlib.sha256(request_id.encode()).hexdigest()[:16], 16) % n == i - 1
+
+# %% ../nbs/00_core.ipynb #86a8597f
+def failures_name(shard: tuple[int, int] | None) -> str:
+    "The failures file of a run: `failures.json`, or one per shard so that merging shards by copying keeps them all."
+    return 'failures.json' if shard is None else f'failures.shard-{shard[0]}-of-{shard[1]}.json'
+
+ids = [f'1_{k}' for k in range(6)] + [f'2_{k}' for k in range(6)]
+{i: [r for r in ids if in_shard(r, (i, 3))] for i in (1, 2, 3)}
+
 # %% ../nbs/00_core.ipynb #344a8da4
-def write_failures(output_dir: str | Path, failures: list[dict]) -> Path:
+def write_failures(output_dir: str | Path,  # the stage's output directory
+                   failures: list[dict],  # `{id, reason}` of each item that failed
+                   shard: tuple[int, int] | None = None,  # `parse_shard`'s (i, n): a shard keeps a file of its own
+                  ) -> Path:
     "Write `failures.json` (a list of `{id, reason}`, sorted by id) into `output_dir`."
     import json
     failures = sorted(failures, key=lambda f: str(f['id']))
-    return atomic_write_text(Path(output_dir)/'failures.json', json.dumps(failures, indent=2, ensure_ascii=False))
+    return atomic_write_text(Path(output_dir)/failures_name(shard), json.dumps(failures, indent=2, ensure_ascii=False))

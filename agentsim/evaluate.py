@@ -11,7 +11,8 @@ from typing import Literal
 from fastcore.meta import delegates
 from fastcore.script import call_parse
 from pydantic import BaseModel, ConfigDict, Field, create_model
-from .core import AgentsimError, ModelUnreachable, atomic_write_text, cli_errors, make_output_dir, run_parallel, write_failures
+from .core import (AgentsimError, ModelUnreachable, atomic_write_text, cli_errors, failures_name, in_shard, make_output_dir,
+                           parse_shard, run_parallel, write_failures)
 from .formats import Request, load_requests, load_trajectory, output_path
 from .llm import LLM, UsageMeter, get_llm
 from .tools import DEFAULT_TOOLS, Toolbox, load_tools_file
@@ -109,6 +110,7 @@ def evaluate_trajectories(
     tools_file: str | None = None,  # JSON list of extra tools, as given to agentsim_trajectories
     sample: int = 0,  # the judge's sample index (repeated ratings of the same trajectories)
     no_cache: bool = False,  # ask the model even when the replay cache has the answer
+    shard: str | None = None,  # i/n: only the trajectories of the requests in shard i of n (by request id)
     usage: UsageMeter | None = None,  # counts the model calls and tokens
     progress: bool = True,  # show a progress bar
 ) -> dict:
@@ -117,13 +119,14 @@ def evaluate_trajectories(
     if num_workers < 1: raise AgentsimError(f'--num_workers must be at least 1, got {num_workers}')
     trajectories, out = Path(trajectories_dir), Path(output_dir)
     if not trajectories.is_dir(): raise AgentsimError(f'--trajectories_dir {trajectories}: no such directory')
-    request_set = load_requests(requests_dir)
+    request_set, shard_of = load_requests(requests_dir), parse_shard(shard)
     make_output_dir(out)
     toolbox = Toolbox(DEFAULT_TOOLS + (load_tools_file(tools_file) if tools_file else []))
     judge = get_llm(llm, base_url=base_url, cache=not no_cache, usage=usage)
     counts = {'rated': 0, 'skipped': 0, 'empty': 0, 'missing': 0, 'failed': 0}
     todo = []
     for request in request_set:
+        if not in_shard(request.id, shard_of): continue
         if output_path(out, request.id).exists(): counts['skipped'] += 1
         elif not output_path(trajectories, request.id).exists(): counts['missing'] += 1
         else: todo.append(request)
@@ -141,9 +144,10 @@ def evaluate_trajectories(
     results = run_parallel(work, todo, num_workers, 'ratings', progress)
     failures = [failure for _, failure in results if failure]
     for outcome, _ in results: counts[outcome] += 1
-    write_failures(out, failures)
+    write_failures(out, failures, shard_of)
     atomic_write_text(out/'run.json', json.dumps({'judge_model': judge.backend.describe(), 'sample': sample}, indent=2))
     counts['seconds'] = round(time.monotonic() - start, 1)
+    counts['failures_file'] = failures_name(shard_of)
     return counts
 
 # %% ../nbs/11_evaluate.ipynb #0d5842bf
@@ -152,7 +156,7 @@ def ratings_summary(counts: dict,  # what `evaluate_trajectories` returned
                    ) -> str:
     "The counts of a ratings run in one line."
     return (f"ratings: {counts['rated']} rated, {counts['empty']} empty trajectories not rated, {counts['missing']} "
-            f"without a trajectory, {counts['failed']} failed (see {Path(output_dir)/'failures.json'}), {counts['skipped']} "
+            f"without a trajectory, {counts['failed']} failed (see {Path(output_dir)/counts.get('failures_file', 'failures.json')}), {counts['skipped']} "
             f"skipped (already rated); {counts['seconds']} s")
 
 # %% ../nbs/11_evaluate.ipynb #3a7f09e4

@@ -15,7 +15,7 @@ from .cache import ReplyCache, cache_key, default_cache
 
 # %% auto #0
 __all__ = ['TEMPLATES', 'SPEC_HELP', 'as_messages', 'RoleUsage', 'UsageMeter', 'TransientError', 'RetryPolicy',
-           'call_with_retries', 'retry_after_seconds', 'Completion', 'openai_strict_schema', 'OpenAIChat',
+           'call_with_retries', 'retry_after_seconds', 'Completion', 'openai_strict_schema', 'Endpoints', 'OpenAIChat',
            'render_prompt', 'LlamaCompletion', 'EmbeddedModel', 'LLMAnswerError', 'Reply', 'LLM', 'Question', 'setting',
            'backend_from_spec', 'get_llm']
 
@@ -135,11 +135,44 @@ def openai_strict_schema(schema: dict) -> dict:
         out['required'], out['additionalProperties'] = list(schema['properties']), False
     return out
 
+# %% ../nbs/03_llm.ipynb #2cbb44a2
+class Endpoints:
+    "Base URLs of replicas of one model: each call goes to the least busy one that has not just failed."
+    def __init__(self, urls: list,  # the replicas' base URLs (None: the client's default, OpenAI itself)
+                 cooldown: float = 30.0):  # seconds an endpoint that failed is passed over while others work
+        self.urls, self.cooldown = list(urls), cooldown
+        self.busy, self.calls, self.failures = [0] * len(self.urls), [0] * len(self.urls), [0] * len(self.urls)
+        self.failed_until = [0.0] * len(self.urls)
+        self._lock, self._next = threading.Lock(), 0
+
+    def acquire(self, tried: list[int] = ()) -> int | None:
+        """The endpoint for the next attempt, counted busy: the fewest calls in flight, round robin among equals,
+        none that failed in the last `cooldown` seconds. None when every endpoint not in `tried` has just failed."""
+        with self._lock:
+            now, count = time.monotonic(), len(self.urls)
+            fresh = [i for i in range(count) if i not in tried]
+            usable = [i for i in fresh if self.failed_until[i] <= now]
+            if not usable and not tried: usable = fresh  # all failed lately: a first attempt still goes somewhere
+            if not usable: return None
+            chosen = min(usable, key=lambda i: (self.busy[i], (i - self._next) % count))
+            self._next = (chosen + 1) % count
+            self.busy[chosen] += 1
+            self.calls[chosen] += 1
+            return chosen
+
+    def release(self, index: int, failed: bool = False):
+        "The attempt on `index` is over; a failed one is passed over for `cooldown` seconds."
+        with self._lock:
+            self.busy[index] -= 1
+            if failed:
+                self.failures[index] += 1
+                self.failed_until[index] = time.monotonic() + self.cooldown
+
 # %% ../nbs/03_llm.ipynb #16d4996e
 class OpenAIChat:
     "Chat completions from OpenAI or any OpenAI-compatible server, through the openai SDK."
     def __init__(self, model: str,  # the model name the server knows
-                 base_url: str | None = None,  # None for OpenAI itself
+                 base_url: str | None = None,  # None for OpenAI itself; several replicas: URLs separated by commas
                  api_key: str | None = None,  # needed for OpenAI; most local servers accept anything
                  schema_mode: str = 'json_schema',  # `json_schema` or `json_object` (llama.cpp's form)
                  timeout: float = 300.0):  # seconds per request
@@ -147,12 +180,16 @@ class OpenAIChat:
         if schema_mode not in ('json_schema', 'json_object'):
             raise AgentsimError(f"--schema_mode must be json_schema or json_object, got {schema_mode!r}")
         self.model, self.base_url, self.schema_mode = model, base_url, schema_mode
+        urls = [url.strip() for url in base_url.split(',') if url.strip()] if base_url else [None]
+        if not urls: raise AgentsimError(f'--base_url {base_url!r}: no URL in it')
         self.is_openai = base_url is None or 'api.openai.com' in base_url
         if self.is_openai and not api_key:
             raise AgentsimError(f'openai:{model} needs OPENAI_API_KEY (in the environment or a .env file), '
                                 'or --base_url for another OpenAI-compatible server')
         self._openai = openai
-        self._client = openai.OpenAI(api_key=api_key or 'not-needed', base_url=base_url, max_retries=0, timeout=timeout)
+        self.endpoints = Endpoints(urls)
+        self._clients = [openai.OpenAI(api_key=api_key or 'not-needed', base_url=url, max_retries=0, timeout=timeout)
+                         for url in urls]
 
     @property
     def identity(self) -> dict:
@@ -175,7 +212,29 @@ class OpenAIChat:
         # llama-server and vLLM read a repetition penalty from the body; OpenAI itself has no such setting
         if repeat_penalty is not None and not self.is_openai:
             kwargs['extra_body'] = {'repeat_penalty': repeat_penalty, 'repetition_penalty': repeat_penalty}
-        try: response = self._client.chat.completions.create(**kwargs)
+        tried, error = [], None
+        while (index := self.endpoints.acquire(tried)) is not None:
+            tried.append(index)
+            try: response = self._create(self._clients[index], kwargs)
+            except TransientError as e:  # another replica may answer at once; the retry policy handles the rest
+                self.endpoints.release(index, failed=True)
+                error = e
+                continue
+            except BaseException:  # a final error (HTTP 400, say), or Ctrl-C: the replica itself is fine
+                self.endpoints.release(index)
+                raise
+            self.endpoints.release(index)
+            choice, usage = response.choices[0], response.usage
+            return Completion(text=choice.message.content or '',
+                              prompt_tokens=usage.prompt_tokens if usage else 0,
+                              completion_tokens=usage.completion_tokens if usage else 0,
+                              cut_off=choice.finish_reason == 'length')
+        raise error
+
+    def _create(self, client, kwargs: dict):
+        "One request to one endpoint; errors sorted into transient ones (worth another try) and final ones."
+        openai = self._openai
+        try: response = client.chat.completions.create(**kwargs)
         except openai.APIStatusError as e:
             if _transient_status(e.status_code):
                 raise TransientError(f'HTTP {e.status_code}', retry_after_seconds(e.response.headers)) from e
@@ -187,11 +246,7 @@ class OpenAIChat:
         except (openai.APIResponseValidationError, json.JSONDecodeError) as e:
             raise TransientError(f'unreadable response ({e})') from e
         if not getattr(response, 'choices', None): raise TransientError(f'unreadable response ({str(response)[:100]!r})')
-        choice, usage = response.choices[0], response.usage
-        return Completion(text=choice.message.content or '',
-                          prompt_tokens=usage.prompt_tokens if usage else 0,
-                          completion_tokens=usage.completion_tokens if usage else 0,
-                          cut_off=choice.finish_reason == 'length')
+        return response
 
 # %% ../nbs/03_llm.ipynb #837c93c4
 TEMPLATES = {

@@ -13,9 +13,9 @@ from .core import AgentsimError, ModelUnreachable, agentsim_home, atomic_write_t
 
 # %% auto #0
 __all__ = ['GGUF_NAME', 'GGUF_SIZE', 'GGUF_SHA256', 'GGUF_PARTS', 'GGUF15_NAME', 'GGUF15_SIZE', 'GGUF15_SHA256', 'GGUF15_PARTS',
-           'verified_gguf', 'assemble_gguf', 'gguf_path', 'gguf15_path', 'parse_local_spec', 'LocalModel',
-           'resolve_local', 'model_identity', 'llama_server_binary', 'free_port', 'LlamaServer', 'embedded_server',
-           'stop_embedded_server']
+           'SLOT_CONTEXT', 'verified_gguf', 'assemble_gguf', 'gguf_path', 'gguf15_path', 'parse_local_spec',
+           'LocalModel', 'resolve_local', 'model_identity', 'llama_server_binary', 'free_port', 'LlamaServer',
+           'server_slots', 'embedded_server', 'stop_embedded_server']
 
 # %% ../nbs/02_local.ipynb #fdaaa2f2
 GGUF_NAME = 'qwen2.5-coder-0.5b-instruct-q4_k_m.gguf'
@@ -315,6 +315,21 @@ def __enter__(self:LlamaServer) -> LlamaServer: return self.start()
 @patch
 def __exit__(self:LlamaServer, *exc): self.stop()
 
+# %% ../nbs/02_local.ipynb #f8a00151
+def server_slots(cores: int | None = None,  # CPU cores (default: the ones this process may use)
+                ) -> int:
+    "Parallel slots for an embedded server: `$AGENTSIM_PARALLEL`, else one per core, at least 2 and at most 16."
+    if os.environ.get('AGENTSIM_PARALLEL'):
+        try: slots = int(os.environ['AGENTSIM_PARALLEL'])
+        except ValueError: raise AgentsimError(f"AGENTSIM_PARALLEL={os.environ['AGENTSIM_PARALLEL']!r}: expected a whole number") from None
+        if slots < 1: raise AgentsimError(f'AGENTSIM_PARALLEL={slots}: at least 1 slot')
+        return slots
+    if cores is None: cores = len(os.sched_getaffinity(0)) if hasattr(os, 'sched_getaffinity') else (os.cpu_count() or 1)
+    return min(max(cores, 2), 16)
+
+SLOT_CONTEXT = 4096  # tokens of context per slot
+{cores: server_slots(cores) for cores in (1, 2, 8, 64)}
+
 # %% ../nbs/02_local.ipynb #f6b8b974
 _embedded: dict[str, LlamaServer] = {}  # model key -> its server
 _embedded_lock = threading.Lock()
@@ -331,7 +346,8 @@ def embedded_server(model: str = 'local',  # a local spec or model key: local, l
         if server is None or not server.running:
             if server is not None: server.stop()
             files = resolve_local(key)
-            server = LlamaServer(files.gguf, loras=files.loras, parallel=int(os.environ.get('AGENTSIM_PARALLEL', 4)),
+            slots = server_slots()
+            server = LlamaServer(files.gguf, loras=files.loras, parallel=slots, context=slots * SLOT_CONTEXT,
                                  extra_args=shlex.split(os.environ.get('AGENTSIM_SERVER_ARGS', '')))
             _embedded[key] = server
             server.start()

@@ -18,7 +18,7 @@ from .trajectories import RunInterrupted, generate_trajectories, summary_line
 __all__ = ['EVALUATION_FLAGS', 'run_series', 'run_report', 'agentsim_runs']
 
 # %% ../nbs/15_runs.ipynb #d68f932c
-EVALUATION_FLAGS = ('num_workers', 'base_url', 'tools_file', 'no_cache')  # trajectory flags the judge's stage shares
+EVALUATION_FLAGS = ('num_workers', 'base_url', 'tools_file', 'no_cache', 'shard')  # trajectory flags the judge's stage shares
 
 @delegates(generate_trajectories, but=['seed', 'hints', 'usage', 'progress'])
 def run_series(

@@ -10,7 +10,8 @@ from pathlib import Path
 from fastcore.meta import delegates
 from fastcore.script import call_parse
 from .agent import AgentResult, run_agent
-from .core import AgentsimError, atomic_write_text, cli_errors, make_output_dir, run_parallel, write_failures
+from .core import (AgentsimError, atomic_write_text, cli_errors, failures_name, in_shard, make_output_dir,
+                           parse_shard, run_parallel, write_failures)
 from .formats import Request, load_requests, output_path, save_trajectory
 from .llm import LLM, RetryPolicy, UsageMeter, get_llm
 from .planners import PLANNERS, check_prompt_format, make_planner
@@ -97,6 +98,7 @@ class TrajectoryRun:
     p_none: float = 0.1
     p_partial: float = 0.1
     hints: bool = False
+    shard: tuple[int, int] | None = None  # `parse_shard`'s (i, n): its failures go to a file of its own
     counts: dict = field(default_factory=lambda: {'done': 0, 'unfinished': 0, 'failed': 0, 'skipped': 0})
     failures: list = field(default_factory=list)
     _lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
@@ -122,7 +124,7 @@ class TrajectoryRun:
     def run(self, requests: list[Request], num_workers: int = 1, progress: bool = True) -> dict:
         "Run `requests` on `num_workers` threads; returns the counts. Ctrl-C stops after saving what finished."
         try: run_parallel(lambda r: self.record(self.run_one(r)), requests, num_workers, 'trajectories', progress)
-        finally: write_failures(self.output_dir, self.failures)
+        finally: write_failures(self.output_dir, self.failures, self.shard)
         return self.counts
 
 # %% ../nbs/09_trajectories.ipynb #a0508f35
@@ -163,6 +165,7 @@ def generate_trajectories(
     no_cache: bool = False,  # ask the models even when the replay cache has the answer
     prompt_format: str | None = None,  # the fine-tuned planner's prompt layout: original (the published models') or agentsim; default: what a local+lora planner was trained on, else original
     hints: bool = False,  # show the planner each request's note on the steps it needs: a teacher's privilege, never for evaluation
+    shard: str | None = None,  # i/n: only the requests in shard i of n (by request id), one machine's share of the set; needs --seed
     progress: bool = True,  # show a progress bar
     usage: UsageMeter | None = None,  # counts the model calls and tokens (default: a new meter)
 ) -> dict:
@@ -174,7 +177,9 @@ def generate_trajectories(
     direct_for(Request('0_0', ''), direct_answer)  # validates the flag before any work
     toolbox = Toolbox(DEFAULT_TOOLS + (load_tools_file(tools_file) if tools_file else []))
     request_set = load_requests(requests_dir)
-    out = Path(output_dir)
+    out, shard_of = Path(output_dir), parse_shard(shard)
+    if shard_of and seed is None and not (out/'run.json').exists():
+        raise AgentsimError(f'--shard {shard} needs --seed: every shard must draw the same search conditions')
     make_output_dir(out)
     run_record = out/'run.json'
     seed = run_seed(out, seed)
@@ -187,7 +192,7 @@ def generate_trajectories(
                                 template=planner_template)
     else: planner_model = tool_llm
     the_planner = make_planner(planner, planner_model, toolbox, prompt_format)
-    todo, done = pending_requests(request_set.requests, out)
+    todo, done = pending_requests([r for r in request_set.requests if in_shard(r.id, shard_of)], out)
     if run_record.exists():
         recorded = json.loads(run_record.read_text()).get('prompt_format')
         if planner == 'finetuned' and recorded not in (None, prompt_format):
@@ -200,15 +205,16 @@ def generate_trajectories(
             'p_no_answer': p_no_answer, 'p_partial_answer': p_partial_answer, 'tools': toolbox.names,
             'prompt_format': prompt_format if planner == 'finetuned' else None, 'hints': hints}, indent=2))
     job = TrajectoryRun(the_planner, tool_llm, out, seed, direct_answer=direct_answer, max_steps=max_steps,
-                        p_none=p_no_answer, p_partial=p_partial_answer, hints=hints)
+                        p_none=p_no_answer, p_partial=p_partial_answer, hints=hints, shard=shard_of)
     job.counts['skipped'] = len(done)
     def summary() -> dict:
         job.counts.update(seconds=round(time.monotonic() - start, 1), bad_files=len(request_set.problems))
         return {**job.counts, 'seed': seed, 'failures': job.failures, 'problems': list(request_set.problems),
-                'output_dir': str(out)}
+                'output_dir': str(out), 'failures_file': failures_name(shard_of)}
     try: job.run(todo, num_workers, progress)
     except KeyboardInterrupt as e: raise RunInterrupted(summary()) from e
-    finally: update_run_record(out, tool_use=tool_use(out))
+    finally:  # a shard sees only its own trajectories: the whole directory's tool use is written by an unsharded run
+        if shard_of is None: update_run_record(out, tool_use=tool_use(out))
     return summary()
 
 # %% ../nbs/09_trajectories.ipynb #482361c7
@@ -217,7 +223,7 @@ def summary_line(summary: dict,  # what `generate_trajectories` returned
                 ) -> str:
     "The counts of a trajectories run in one line."
     return (f"trajectories: {summary['done']} finished, {summary['unfinished']} not finished in time (saved as []), "
-            f"{summary['failed']} failed (see {Path(output_dir)/'failures.json'}), {summary['skipped']} skipped "
+            f"{summary['failed']} failed (see {Path(output_dir)/summary.get('failures_file', 'failures.json')}), {summary['skipped']} skipped "
             f"(already done); {summary.get('seconds', 0)} s")
 
 # %% ../nbs/09_trajectories.ipynb #c03d46d0

@@ -39,7 +39,7 @@ def test_runs_has_no_flags_of_its_own_for_the_trajectories():
     runs = {a.dest: (a.default, a.help) for a in anno_parser(agentsim_runs)._actions}
     trajectories = {a.dest: (a.default, a.help) for a in anno_parser(agentsim_trajectories)._actions}
     shared = set(runs) & set(trajectories) - {'help', 'requests_dir', 'pdb', 'xtra'}
-    assert len(shared) == 15 and {k: runs[k] for k in shared} == {k: trajectories[k] for k in shared}
+    assert len(shared) == 16 and {k: runs[k] for k in shared} == {k: trajectories[k] for k in shared}
     assert 'seed' not in runs and 'hints' not in runs  # run i has seed i; hints have no place in an evaluation
 
 
