@@ -8,9 +8,9 @@ sends. The commands run as a user runs them (`agentsim_requests_multi`, `agentsi
 process, with a fresh replay cache per measurement. Prints one table, each figure next to its goal; it is a
 measurement, never a pass/fail test.
 
-- throughput: trajectories at 1, 5, 20 and 50 workers, each on 4 × workers requests (at least 24) of one request
-  set, so that every worker count has several rounds of work; calls per second between the server's first and last
-  answer, against the ideal workers ÷ latency.
+- throughput: trajectories at 1, 5, 20 and 50 workers, each on 6 × workers requests (24 for one worker) of one
+  request set, so that every worker has the same six trajectories' work; calls per second between the server's first
+  and last answer, against the ideal workers ÷ latency.
 - CPU per model call: the command's CPU seconds (user + system, from the kernel's accounting of the child) minus
   those of a start-up-only run, divided by its model calls.
 - start-up: from starting the command to the server receiving its first request.
@@ -86,7 +86,7 @@ def main():
     rows = []
     with LatencyServer(options.latency) as server:
         model = ['--llm', 'openai:bench', '--base_url', f'{server.url}/v1']
-        largest = max(4 * max(workers), 24)
+        largest = max(6 * max(workers), 24)
         run_command(['agentsim_requests_multi', '--output_dir', str(work/'requests'),
                      '--num_batches', str(math.ceil(largest / 6)), '--num_workers', '16', *model], env)
 
@@ -100,7 +100,7 @@ def main():
         measured = {}
         for count in workers:
             requests = work/f'requests-{count}'
-            n = subset(work/'requests', requests, max(4 * count, 24))
+            n = subset(work/'requests', requests, 24 if count == 1 else 6 * count)
             run, stats = trajectories(requests, work/f'trajectories-{count}', count, work/f'cache-{count}.sqlite')
             span = stats['last'] - stats['first']
             rate = stats['requests'] / span if span > 0 else float('nan')

@@ -49,6 +49,7 @@ class FaultServer(BackgroundServer):
 
         class Handler(BaseHTTPRequestHandler):
             protocol_version = 'HTTP/1.1'
+            disable_nagle_algorithm = True  # headers and body go out in two writes: without this, delayed ACKs add 40 ms
             def log_message(self, *args): return None  # keep test output clean
 
             def do_GET(self):
