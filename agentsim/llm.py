@@ -4,7 +4,7 @@
 
 # %% ../nbs/03_llm.ipynb #9c89208a
 from __future__ import annotations
-import json, os, random, threading, time
+import functools, json, os, random, threading, time
 from dataclasses import dataclass, field
 from typing import Any
 import requests
@@ -16,8 +16,8 @@ from .cache import ReplyCache, cache_key, default_cache
 # %% auto #0
 __all__ = ['TEMPLATES', 'SPEC_HELP', 'as_messages', 'RoleUsage', 'UsageMeter', 'TransientError', 'RetryPolicy',
            'call_with_retries', 'retry_after_seconds', 'Completion', 'openai_strict_schema', 'Endpoints', 'OpenAIChat',
-           'render_prompt', 'LlamaCompletion', 'EmbeddedModel', 'LLMAnswerError', 'Reply', 'LLM', 'Question', 'setting',
-           'backend_from_spec', 'get_llm']
+           'render_prompt', 'LlamaCompletion', 'EmbeddedModel', 'LLMAnswerError', 'Reply', 'LLM', 'Question',
+           'json_schema_of', 'setting', 'backend_from_spec', 'get_llm']
 
 # %% ../nbs/03_llm.ipynb #730c04f4
 def as_messages(prompt: str | list[dict],  # a user prompt, or a list of chat messages
@@ -208,10 +208,12 @@ class OpenAIChat:
         openai = self._openai
         kwargs = dict(model=self.model, messages=messages, temperature=temperature, seed=seed)
         kwargs['max_completion_tokens' if self.is_openai else 'max_tokens'] = max_tokens
-        if schema is not None: kwargs['response_format'] = self._response_format(schema)
+        extra = {}  # sent as they are: the SDK's typed transform would walk the whole schema again on every call
+        if schema is not None: extra['response_format'] = self._response_format(schema)
         # llama-server and vLLM read a repetition penalty from the body; OpenAI itself has no such setting
         if repeat_penalty is not None and not self.is_openai:
-            kwargs['extra_body'] = {'repeat_penalty': repeat_penalty, 'repetition_penalty': repeat_penalty}
+            extra.update(repeat_penalty=repeat_penalty, repetition_penalty=repeat_penalty)
+        if extra: kwargs['extra_body'] = extra
         tried, error = [], None
         while (index := self.endpoints.acquire(tried)) is not None:
             tried.append(index)
@@ -424,6 +426,12 @@ class Question:
     options: dict = field(default_factory=dict)  # backend settings given explicitly (repeat_penalty); only these enter the key
 
 
+# %% ../nbs/03_llm.ipynb #b9fb7c56
+@functools.lru_cache(maxsize=512)
+def json_schema_of(schema: type[BaseModel]) -> dict:
+    "The JSON schema of an answer model, built once per model: pydantic builds it anew on every call (shared: do not modify it)."
+    return schema.model_json_schema()
+
 # %% ../nbs/03_llm.ipynb #9a02088e
 @patch
 def question(self:LLM, prompt: str | list[dict],  # a user prompt or chat messages
@@ -434,7 +442,7 @@ def question(self:LLM, prompt: str | list[dict],  # a user prompt or chat messag
              repeat_penalty: float | None = None,  # llama.cpp's repetition penalty
             ) -> Question:
     "The `Question` a call asks: the settings it leaves out are this LLM's defaults."
-    return Question(as_messages(prompt, system), schema, schema.model_json_schema() if schema is not None else None,
+    return Question(as_messages(prompt, system), schema, json_schema_of(schema) if schema is not None else None,
                     temperature=self.temperature if temperature is None else temperature,
                     max_tokens=self.max_tokens if max_tokens is None else max_tokens,
                     seed=self.seed if seed is None else seed, sample=sample,
