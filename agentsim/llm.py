@@ -15,9 +15,9 @@ from .cache import ReplyCache, cache_key, default_cache
 
 # %% auto #0
 __all__ = ['TEMPLATES', 'SPEC_HELP', 'as_messages', 'RoleUsage', 'UsageMeter', 'TransientError', 'RetryPolicy',
-           'call_with_retries', 'retry_after_seconds', 'Completion', 'openai_strict_schema', 'Endpoints', 'OpenAIChat',
-           'render_prompt', 'LlamaCompletion', 'EmbeddedModel', 'LLMAnswerError', 'Reply', 'LLM', 'Question',
-           'json_schema_of', 'setting', 'backend_from_spec', 'get_llm']
+           'call_with_retries', 'retry_after_seconds', 'Completion', 'openai_strict_schema', 'post_json', 'Endpoints',
+           'OpenAIChat', 'render_prompt', 'LlamaCompletion', 'EmbeddedModel', 'LLMAnswerError', 'Reply', 'LLM',
+           'Question', 'json_schema_of', 'setting', 'backend_from_spec', 'get_llm']
 
 # %% ../nbs/03_llm.ipynb #730c04f4
 def as_messages(prompt: str | list[dict],  # a user prompt, or a list of chat messages
@@ -135,6 +135,27 @@ def openai_strict_schema(schema: dict) -> dict:
         out['required'], out['additionalProperties'] = list(schema['properties']), False
     return out
 
+# %% ../nbs/03_llm.ipynb #d3bfb073
+def post_json(session,  # `requests` or a `requests.Session` (kept-alive connections)
+              url: str, body: dict, timeout: float,  # where, what, and seconds before giving up
+              describe: str,  # the backend, for the message of a final error
+              headers: dict | None = None,  # e.g. the Authorization header; never part of a message
+             ) -> dict:
+    "POST `body` as JSON and return the JSON object answered; a `TransientError` when another try may succeed."
+    try: response = session.post(url, json=body, timeout=timeout, headers=headers)
+    except requests.Timeout as e: raise TransientError('timed out') from e
+    except requests.ConnectionError as e:
+        refused = 'NewConnectionError' in repr(e)
+        raise TransientError(f'connection failed ({e})', unreachable=refused) from e
+    if _transient_status(response.status_code):
+        raise TransientError(f'HTTP {response.status_code}', retry_after_seconds(response.headers))
+    if response.status_code != 200:
+        raise AgentsimError(f'{describe}: HTTP {response.status_code}: {response.text[:300]}')
+    try: data = response.json()
+    except ValueError as e: raise TransientError('response is not JSON') from e
+    if not isinstance(data, dict): raise TransientError('response is not a JSON object')
+    return data
+
 # %% ../nbs/03_llm.ipynb #2cbb44a2
 class Endpoints:
     "Base URLs of replicas of one model: each call goes to the least busy one that has not just failed."
@@ -170,13 +191,12 @@ class Endpoints:
 
 # %% ../nbs/03_llm.ipynb #16d4996e
 class OpenAIChat:
-    "Chat completions from OpenAI or any OpenAI-compatible server, through the openai SDK."
+    "Chat completions from OpenAI (through its SDK) or any OpenAI-compatible server (one plain JSON POST per call)."
     def __init__(self, model: str,  # the model name the server knows
                  base_url: str | None = None,  # None for OpenAI itself; several replicas: URLs separated by commas
                  api_key: str | None = None,  # needed for OpenAI; most local servers accept anything
                  schema_mode: str = 'json_schema',  # `json_schema` or `json_object` (llama.cpp's form)
                  timeout: float = 300.0):  # seconds per request
-        import openai
         if schema_mode not in ('json_schema', 'json_object'):
             raise AgentsimError(f"--schema_mode must be json_schema or json_object, got {schema_mode!r}")
         self.model, self.base_url, self.schema_mode = model, base_url, schema_mode
@@ -186,10 +206,14 @@ class OpenAIChat:
         if self.is_openai and not api_key:
             raise AgentsimError(f'openai:{model} needs OPENAI_API_KEY (in the environment or a .env file), '
                                 'or --base_url for another OpenAI-compatible server')
-        self._openai = openai
-        self.endpoints = Endpoints(urls)
-        self._clients = [openai.OpenAI(api_key=api_key or 'not-needed', base_url=url, max_retries=0, timeout=timeout)
-                         for url in urls]
+        self.endpoints, self.timeout = Endpoints(urls), timeout
+        if self.is_openai:
+            import openai
+            self._openai = openai
+            self._clients = [openai.OpenAI(api_key=api_key, base_url=url, max_retries=0, timeout=timeout) for url in urls]
+        else:  # vLLM, SGLang, llama-server...: no SDK to import (half a second) or to build each request (most of the CPU)
+            self._headers = {'Authorization': f'Bearer {api_key}'} if api_key else {}
+            self._sessions = [requests.Session() for _ in urls]
 
     @property
     def identity(self) -> dict:
@@ -205,19 +229,17 @@ class OpenAIChat:
 
     def complete(self, messages: list[dict], schema: dict | None, temperature: float, max_tokens: int,
                  seed: int, repeat_penalty: float | None = None) -> Completion:
-        openai = self._openai
-        kwargs = dict(model=self.model, messages=messages, temperature=temperature, seed=seed)
-        kwargs['max_completion_tokens' if self.is_openai else 'max_tokens'] = max_tokens
+        body = dict(model=self.model, messages=messages, temperature=temperature, seed=seed)
+        body['max_completion_tokens' if self.is_openai else 'max_tokens'] = max_tokens
         extra = {}  # sent as they are: the SDK's typed transform would walk the whole schema again on every call
         if schema is not None: extra['response_format'] = self._response_format(schema)
         # llama-server and vLLM read a repetition penalty from the body; OpenAI itself has no such setting
         if repeat_penalty is not None and not self.is_openai:
             extra.update(repeat_penalty=repeat_penalty, repetition_penalty=repeat_penalty)
-        if extra: kwargs['extra_body'] = extra
         tried, error = [], None
         while (index := self.endpoints.acquire(tried)) is not None:
             tried.append(index)
-            try: response = self._create(self._clients[index], kwargs)
+            try: completion = self._send(index, body, extra)
             except TransientError as e:  # another replica may answer at once; the retry policy handles the rest
                 self.endpoints.release(index, failed=True)
                 error = e
@@ -226,15 +248,24 @@ class OpenAIChat:
                 self.endpoints.release(index)
                 raise
             self.endpoints.release(index)
-            choice, usage = response.choices[0], response.usage
-            return Completion(text=choice.message.content or '',
-                              prompt_tokens=usage.prompt_tokens if usage else 0,
-                              completion_tokens=usage.completion_tokens if usage else 0,
-                              cut_off=choice.finish_reason == 'length')
+            return completion
         raise error
 
-    def _create(self, client, kwargs: dict):
-        "One request to one endpoint; errors sorted into transient ones (worth another try) and final ones."
+    def _send(self, index: int, body: dict, extra: dict) -> Completion:
+        "One request to endpoint `index`: through the SDK to OpenAI itself, as plain JSON to any other server."
+        if self.is_openai: return self._create(self._clients[index], {**body, 'extra_body': extra} if extra else body)
+        url = f"{self.endpoints.urls[index].rstrip('/')}/chat/completions"
+        data = post_json(self._sessions[index], url, {**body, **extra}, self.timeout, self.describe(), self._headers)
+        choices = data.get('choices')
+        if not isinstance(choices, list) or not choices or not isinstance(choices[0], dict):
+            raise TransientError(f'unreadable response ({str(data)[:100]!r})')
+        message, usage = choices[0].get('message') or {}, data.get('usage') or {}
+        return Completion(text=message.get('content') or '', prompt_tokens=int(usage.get('prompt_tokens') or 0),
+                          completion_tokens=int(usage.get('completion_tokens') or 0),
+                          cut_off=choices[0].get('finish_reason') == 'length')
+
+    def _create(self, client, kwargs: dict) -> Completion:
+        "One request through the SDK; errors sorted into transient ones (worth another try) and final ones."
         openai = self._openai
         try: response = client.chat.completions.create(**kwargs)
         except openai.APIStatusError as e:
@@ -248,7 +279,9 @@ class OpenAIChat:
         except (openai.APIResponseValidationError, json.JSONDecodeError) as e:
             raise TransientError(f'unreadable response ({e})') from e
         if not getattr(response, 'choices', None): raise TransientError(f'unreadable response ({str(response)[:100]!r})')
-        return response
+        choice, usage = response.choices[0], response.usage
+        return Completion(text=choice.message.content or '', prompt_tokens=usage.prompt_tokens if usage else 0,
+                          completion_tokens=usage.completion_tokens if usage else 0, cut_off=choice.finish_reason == 'length')
 
 # %% ../nbs/03_llm.ipynb #837c93c4
 TEMPLATES = {
@@ -286,6 +319,7 @@ class LlamaCompletion:
         if template not in TEMPLATES:
             raise AgentsimError(f'unknown --template {template!r}: choose one of {", ".join(TEMPLATES)}')
         self.base_url, self.template, self.timeout = base_url.rstrip('/'), template, timeout
+        self._session = requests.Session()  # one kept-alive connection pool for all calls
 
     @property
     def identity(self) -> dict: return {'backend': 'llamacpp', 'base_url': self.base_url, 'template': self.template}
@@ -297,18 +331,8 @@ class LlamaCompletion:
                 'seed': seed, 'cache_prompt': True, 'stop': TEMPLATES[self.template]['stop']}
         if schema is not None: body['json_schema'] = schema
         if repeat_penalty is not None: body['repeat_penalty'] = repeat_penalty
-        try: response = requests.post(f'{self.base_url}/completion', json=body, timeout=self.timeout)
-        except requests.Timeout as e: raise TransientError('timed out') from e
-        except requests.ConnectionError as e:
-            refused = 'NewConnectionError' in repr(e)
-            raise TransientError(f'connection failed ({e})', unreachable=refused) from e
-        if _transient_status(response.status_code):
-            raise TransientError(f'HTTP {response.status_code}', retry_after_seconds(response.headers))
-        if response.status_code != 200:
-            raise AgentsimError(f'{self.describe()}: HTTP {response.status_code}: {response.text[:300]}')
-        try: data = response.json()
-        except ValueError as e: raise TransientError('response is not JSON') from e
-        if not isinstance(data, dict) or not isinstance(data.get('content'), str):
+        data = post_json(self._session, f'{self.base_url}/completion', body, self.timeout, self.describe())
+        if not isinstance(data.get('content'), str):
             raise TransientError('response has no content')
         return Completion(text=data['content'], prompt_tokens=int(data.get('tokens_evaluated') or 0),
                           completion_tokens=int(data.get('tokens_predicted') or 0),
@@ -426,7 +450,7 @@ class Question:
     options: dict = field(default_factory=dict)  # backend settings given explicitly (repeat_penalty); only these enter the key
 
 
-# %% ../nbs/03_llm.ipynb #b9fb7c56
+# %% ../nbs/03_llm.ipynb #f9fa5358
 @functools.lru_cache(maxsize=512)
 def json_schema_of(schema: type[BaseModel]) -> dict:
     "The JSON schema of an answer model, built once per model: pydantic builds it anew on every call (shared: do not modify it)."

@@ -110,7 +110,7 @@ def test_sigkill_at_random_moments_loses_nothing(tmp_path):
             {'request': f'Request {b}-{i}', 'explanation': '-'} for i in range(6)]}) + '\n```')
     rng, kills = random.Random(3), 0
     with FaultServer(responder=responder()) as server:
-        server.delay = 0.02
+        server.delay = 0.1  # a run lasts a few seconds: long enough for every kill to land mid-run
         def env(cache): return {**os.environ, 'AGENTSIM_CACHE': str(cache)}
         def trajectories(out, cache):
             return ['agentsim_trajectories', f'--requests_dir={requests}', f'--output_dir={out}', '--llm=openai:m',
