@@ -102,3 +102,20 @@ def test_a_shard_needs_a_seed_and_a_valid_split(tmp_path, server):
     assert not (tmp_path/'out').exists()
     with pytest.raises(AgentsimError, match='--shard 3/2: i must be between 1 and n'):
         generate_trajectories(requests, tmp_path/'out', shard='3/2', seed=1, **model)
+
+
+def test_sharded_series_give_the_same_statistics(tmp_path, server, monkeypatch):
+    "`agentsim_runs --shard i/2` on two machines, merged by copying: `agentsim_stats` reads the same series."
+    from agentsim.runs import run_series
+    from agentsim.stats import series_stats
+    monkeypatch.setenv('AGENTSIM_CACHE', 'off')
+    requests = tmp_path/'requests'
+    write_requests(requests, batches=3)
+    model = dict(llm='openai:m', base_url=f'{server.url}/v1', progress=False, max_steps=3, num_workers=3)
+    run_series(tmp_path/'whole', requests, runs=2, **model)
+    for i in (1, 2):
+        run_series(tmp_path/f'machine{i}', requests, runs=2, shard=f'{i}/2', **model)
+        shutil.copytree(tmp_path/f'machine{i}', tmp_path/'merged', dirs_exist_ok=True)
+    whole, merged = (series_stats(tmp_path/name, num_requests=18, bootstrap=0, name='s') for name in ('whole', 'merged'))
+    assert whole['runs'] == merged['runs'] == 2
+    assert json.dumps(whole, sort_keys=True, default=str) == json.dumps(merged, sort_keys=True, default=str)
