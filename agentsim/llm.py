@@ -135,7 +135,7 @@ def openai_strict_schema(schema: dict) -> dict:
         out['required'], out['additionalProperties'] = list(schema['properties']), False
     return out
 
-# %% ../nbs/03_llm.ipynb #d3bfb073
+# %% ../nbs/03_llm.ipynb #a8e6ffbf
 def post_json(session,  # `requests` or a `requests.Session` (kept-alive connections)
               url: str, body: dict, timeout: float,  # where, what, and seconds before giving up
               describe: str,  # the backend, for the message of a final error
@@ -196,7 +196,8 @@ class OpenAIChat:
                  base_url: str | None = None,  # None for OpenAI itself; several replicas: URLs separated by commas
                  api_key: str | None = None,  # needed for OpenAI; most local servers accept anything
                  schema_mode: str = 'json_schema',  # `json_schema` or `json_object` (llama.cpp's form)
-                 timeout: float = 300.0):  # seconds per request
+                 timeout: float = 300.0,  # seconds per request
+                 use_sdk: bool | None = None):  # send through the openai SDK; default: for OpenAI itself only
         if schema_mode not in ('json_schema', 'json_object'):
             raise AgentsimError(f"--schema_mode must be json_schema or json_object, got {schema_mode!r}")
         self.model, self.base_url, self.schema_mode = model, base_url, schema_mode
@@ -207,10 +208,12 @@ class OpenAIChat:
             raise AgentsimError(f'openai:{model} needs OPENAI_API_KEY (in the environment or a .env file), '
                                 'or --base_url for another OpenAI-compatible server')
         self.endpoints, self.timeout = Endpoints(urls), timeout
-        if self.is_openai:
+        self.use_sdk = self.is_openai if use_sdk is None else use_sdk
+        if self.use_sdk:
             import openai
             self._openai = openai
-            self._clients = [openai.OpenAI(api_key=api_key, base_url=url, max_retries=0, timeout=timeout) for url in urls]
+            self._clients = [openai.OpenAI(api_key=api_key or 'not-needed', base_url=url, max_retries=0, timeout=timeout)
+                             for url in urls]
         else:  # vLLM, SGLang, llama-server...: no SDK to import (half a second) or to build each request (most of the CPU)
             self._headers = {'Authorization': f'Bearer {api_key}'} if api_key else {}
             self._sessions = [requests.Session() for _ in urls]
@@ -253,7 +256,7 @@ class OpenAIChat:
 
     def _send(self, index: int, body: dict, extra: dict) -> Completion:
         "One request to endpoint `index`: through the SDK to OpenAI itself, as plain JSON to any other server."
-        if self.is_openai: return self._create(self._clients[index], {**body, 'extra_body': extra} if extra else body)
+        if self.use_sdk: return self._create(self._clients[index], {**body, 'extra_body': extra} if extra else body)
         url = f"{self.endpoints.urls[index].rstrip('/')}/chat/completions"
         data = post_json(self._sessions[index], url, {**body, **extra}, self.timeout, self.describe(), self._headers)
         choices = data.get('choices')

@@ -18,11 +18,17 @@ def openai_llm(server, cache=None, retry=FAST, **kwargs):
     return LLM(OpenAIChat('test-model', base_url=f'{server.url}/v1', timeout=retry.timeout), cache=cache, retry=retry, **kwargs)
 
 
+def sdk_llm(server, cache=None, retry=FAST, **kwargs):
+    "The openai SDK's path (what OpenAI itself gets), against the same server."
+    return LLM(OpenAIChat('test-model', base_url=f'{server.url}/v1', timeout=retry.timeout, use_sdk=True), cache=cache,
+               retry=retry, **kwargs)
+
+
 def native_llm(server, cache=None, retry=FAST, **kwargs):
     return LLM(LlamaCompletion(server.url, template='mistral', timeout=retry.timeout), cache=cache, retry=retry, **kwargs)
 
 
-BACKENDS = [openai_llm, native_llm]
+BACKENDS = [openai_llm, sdk_llm, native_llm]
 
 
 @pytest.mark.parametrize('make_llm', BACKENDS)
