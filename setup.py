@@ -38,7 +38,9 @@ setuptools.setup(
     extras_require={'local': local_requirements,
                     'local15': words('local15_requirements'),
                     'finetune': words('finetune_requirements'),
-                    'dev': words('dev_requirements') + local_requirements + words('finetune_requirements')},
+                    'ray': words('ray_requirements'),
+                    'dev': words('dev_requirements') + local_requirements + words('finetune_requirements')
+                           + words('ray_requirements')},
     entry_points={'console_scripts': words('console_scripts'),
                   'nbdev': [f"{cfg['lib_name']}={cfg['lib_name']}._modidx:d"]},
     zip_safe=False,

@@ -22,6 +22,12 @@ def _reply_meta(reply: Reply | None) -> dict | None:
     return {'prompt_tokens': reply.prompt_tokens, 'completion_tokens': reply.completion_tokens,
             'seconds': round(reply.seconds, 3), 'cached': reply.cached, 'calls': reply.calls}
 
+def _step_meta(step: int, tool_name: str, condition: str | None, planned, output) -> dict:
+    "A step's sidecar entry: its tool, search condition, refusal, costs and, for a tool that acted, the action."
+    meta = {'step': step, 'tool': tool_name, 'condition': condition, 'refused': output.refused,
+            'planner': _reply_meta(planned.reply), 'tool_call': _reply_meta(output.reply)}
+    return meta | ({'action': output.action} if output.action else {})
+
 @dataclass
 class AgentResult:
     "The outcome of one request."
@@ -73,8 +79,7 @@ def run_agent(request: Request,  # the user's request
             result.failure = f'step {step}, tool {tool_name}: {e}'
             return result
         result.steps.append({'plan': planned.plan, 'result': output.text})
-        result.step_meta.append({'step': step, 'tool': tool_name, 'condition': condition, 'refused': output.refused,
-                                 'planner': _reply_meta(planned.reply), 'tool_call': _reply_meta(output.reply)})
+        result.step_meta.append(_step_meta(step, tool_name, condition, planned, output))
         if tool_name == 'final_answer':
             result.finished = True
             break

@@ -4,39 +4,18 @@
 
 # %% ../nbs/19_browser.ipynb #97e761d9
 from __future__ import annotations
-import html, json, re
+import html, re
 from pathlib import Path
 import ipywidgets as widgets
 import pandas as pd
 from fastcore.basics import patch
 from .core import AgentsimError
-from .formats import Request, load_requests, load_trajectory
-from .stats import evaluation_problem, is_request_id
+from .formats import (Request, evaluation_problem, evaluations_dir_for, is_request_id, load_requests, load_sidecar,
+                              load_trajectory, read_failures, read_json, request_files, request_id_order, series_runs)
 
 # %% auto #0
-__all__ = ['NO_MATCH', 'evaluations_dir_for', 'load_trajectories', 'load_series_trajectories', 'trajectory_frame', 'step_frame',
-           'matches', 'trajectory_html', 'find_runs', 'TrajectoryBrowser']
-
-# %% ../nbs/19_browser.ipynb #1b50e616
-def evaluations_dir_for(trajectories_dir: str | Path,  # a directory `agentsim_trajectories` wrote
-                       ) -> Path | None:
-    "The ratings of `trajectories_dir`: `evaluations_<i>` beside `trajectories_<i>` (or `evaluations` beside `trajectories`), None when there is none."
-    trajectories_dir = Path(trajectories_dir)
-    name = re.sub(r'^trajectories', 'evaluations', trajectories_dir.name)
-    if name == trajectories_dir.name: return None
-    candidate = trajectories_dir.with_name(name)
-    return candidate if candidate.is_dir() else None
-
-# %% ../nbs/19_browser.ipynb #bb7c3fcd
-def _read_json(path: Path) -> object:
-    "The JSON in `path`, or None when there is no such file."
-    if not path.is_file(): return None
-    try: return json.loads(path.read_text(encoding='utf-8'))
-    except (UnicodeDecodeError, json.JSONDecodeError) as e: raise AgentsimError(f'{path}: not valid JSON ({e})') from e
-
-def _id_order(request_id: str) -> tuple[int, int]:
-    stem, index = request_id.split('_')
-    return int(stem), int(index)
+__all__ = ['NO_MATCH', 'load_trajectories', 'load_series_trajectories', 'trajectory_frame', 'step_frame', 'matches',
+           'trajectory_html', 'find_runs', 'TrajectoryBrowser']
 
 # %% ../nbs/19_browser.ipynb #bf1e0804
 def _steps(saved: list[dict],  # the trajectory file's `{plan, result}` steps (`[]` when it did not finish)
@@ -58,7 +37,16 @@ def _steps(saved: list[dict],  # the trajectory file's `{plan, result}` steps (`
     return steps
 
 # %% ../nbs/19_browser.ipynb #6f9faa45
-def load_trajectories(trajectories_dir: str | Path,  # what `agentsim_trajectories` wrote: `<id>.json`, `meta/`, `failures.json`
+def _valid_evaluation(evaluations_dir: Path | None, request_id: str) -> dict | None:
+    "The evaluation of `request_id` when there is a valid one (a broken file counts as not rated, as in the statistics)."
+    path = evaluations_dir/f'{request_id}.json' if evaluations_dir else None
+    if path is None or not path.is_file(): return None
+    try: evaluation = read_json(path)
+    except ValueError: return None
+    return evaluation if evaluation_problem(evaluation) is None else None
+
+# %% ../nbs/19_browser.ipynb #3836851e
+def load_trajectories(trajectories_dir: str | Path,  # what `agentsim_trajectories` wrote: `<id>.json` and `meta/`
                       evaluations_dir: str | Path | None = None,  # what `agentsim_evaluate` wrote (default: `evaluations_dir_for`)
                       requests_dir: str | Path | None = None,  # the requests files, for the requests' texts
                      ) -> list[dict]:
@@ -67,19 +55,15 @@ def load_trajectories(trajectories_dir: str | Path,  # what `agentsim_trajectori
     if not trajectories_dir.is_dir(): raise AgentsimError(f'{trajectories_dir}: no such directory')
     evaluations_dir = Path(evaluations_dir) if evaluations_dir else evaluations_dir_for(trajectories_dir)
     requests = {request.id: request for request in load_requests(requests_dir)} if requests_dir else {}
-    failures = {str(failure['id']): failure['reason']  # failures.json, or one file per shard (`--shard`)
-                for path in sorted(trajectories_dir.glob('failures*.json')) for failure in _read_json(path) or []}
-    ids = {path.stem for path in trajectories_dir.glob('*.json') if is_request_id(path.stem)}
-    ids |= {path.stem for path in (trajectories_dir/'meta').glob('*.json') if is_request_id(path.stem)}
+    failures = {key: reason for key, reason in read_failures(trajectories_dir).items() if is_request_id(key)}
+    ids = {path.stem for folder in (trajectories_dir, trajectories_dir/'meta') for path in request_files(folder)}
     records = []
-    for request_id in sorted(ids | set(failures), key=_id_order):
+    for request_id in sorted(ids | set(failures), key=request_id_order):
         request = requests.get(request_id, Request(request_id, ''))
         path, failure = trajectories_dir/f'{request_id}.json', failures.get(request_id)
-        try: saved = load_trajectory(path) if path.is_file() else []
-        except AgentsimError as e: saved, failure = [], str(e)
-        meta = _read_json(trajectories_dir/'meta'/f'{request_id}.json') or {}
-        evaluation = _read_json(evaluations_dir/f'{request_id}.json') if evaluations_dir else None
-        if evaluation is not None and evaluation_problem(evaluation) is not None: evaluation = None
+        try: saved, meta = (load_trajectory(path) if path.is_file() else []), load_sidecar(trajectories_dir, request_id) or {}
+        except AgentsimError as e: saved, meta, failure = [], {}, str(e)
+        evaluation = _valid_evaluation(evaluations_dir, request_id)
         records.append({'request_id': request_id, 'request': request.text,
                         'kind': 'single' if request.single_step else 'multi',
                         'finished': bool(saved), 'failure': failure,
@@ -94,9 +78,7 @@ def load_series_trajectories(series_dir: str | Path,  # holds trajectories_<i>/ 
                             ) -> list[dict]:
     "The records of every run of a series, each with its `series` and `run` number."
     series_dir = Path(series_dir)
-    runs = sorted(int(path.name.split('_')[1]) for path in series_dir.glob('trajectories_*')
-                  if re.fullmatch(r'trajectories_\d+', path.name))
-    if not runs: raise AgentsimError(f'{series_dir}: no trajectories_<i> directories in it')
+    if not (runs := series_runs(series_dir, 'trajectories')): raise AgentsimError(f'{series_dir}: no trajectories_<i> directories in it')
     return [{'series': name or series_dir.name, 'run': run, **record}
             for run in runs for record in load_trajectories(series_dir/f'trajectories_{run}', requests_dir=requests_dir)]
 
@@ -141,8 +123,10 @@ def matches(record: dict,  # one of `load_trajectories`'s records
     return tool == 'any' or any(step['tool'] == tool for step in record['steps'])
 
 # %% ../nbs/19_browser.ipynb #bf36ecfc
-_TABLE_STYLE = ('<style>.agentsim-trajectory td, .agentsim-trajectory th {text-align: left; vertical-align: top; '
-                'padding: 2px 8px}</style>')
+_TABLE_STYLE = ('<style>table.agentsim-trajectory {width: 100%; table-layout: auto} '
+                'table.agentsim-trajectory td, table.agentsim-trajectory th {text-align: left; vertical-align: top; '
+                'padding: 2px 5px; white-space: normal; overflow-wrap: break-word} '
+                'table.agentsim-trajectory td.agentsim-text {overflow-wrap: anywhere}</style>')
 
 def _text(value) -> str:
     return '' if value is None else html.escape(str(value))
@@ -173,12 +157,13 @@ def trajectory_html(record: dict | None,  # one of `load_trajectories`'s records
     for index, step in enumerate(record['steps']):
         task = '<i>not saved</i>' if step['task'] is None else _text(step['task'])
         result = '<i>not saved</i>' if step['result'] is None else _text(step['result'])
-        tool = _text(step['tool']) + (' (refused)' if step['refused'] else '')
+        tool = f"{step['step']}. {_text(step['tool'])}" + (' (refused)' if step['refused'] else '')
+        search = f"<br><i>search: {_text(step['condition'])}</i>" if step['condition'] else ''
         ratings = _ratings(step, record, last=index == len(record['steps']) - 1)
-        rows.append(f"<tr><td>{step['step']}</td><td>{tool}</td><td>{_text(step['condition'])}</td>"
-                    f"<td>{task}</td><td>{result}</td><td>{ratings}</td></tr>")
+        rows.append(f'<tr><td>{tool}{search}</td><td class="agentsim-text">{task}</td>'
+                    f'<td class="agentsim-text">{result}</td><td>{ratings}</td></tr>')
     if not rows: return heading + summary + '<p><i>no steps</i></p>'
-    header = '<tr><th>step</th><th>tool</th><th>search</th><th>task</th><th>result</th><th>ratings</th></tr>'
+    header = '<tr><th>step, tool, search</th><th>task</th><th>result</th><th>ratings</th></tr>'
     note = ('' if record['finished'] else '<p><i>An unfinished trajectory is saved as <code>[]</code>: only its tools '
             'and search conditions (from the sidecar) are known.</i></p>')
     return heading + summary + f'{_TABLE_STYLE}<table class="agentsim-trajectory">{header}{"".join(rows)}</table>' + note
@@ -266,7 +251,7 @@ def _refilter(self: TrajectoryBrowser):
     matching = set()
     for run in self.shown_runs:
         matching |= {request_id for request_id, record in self.records(run).items() if matches(record, **filters)}
-    current, self._ids = self.request.value, sorted(matching, key=_id_order)
+    current, self._ids = self.request.value, sorted(matching, key=request_id_order)
     self._updating = True
     self.request.options = self._ids
     self.request.value = current if current in self._ids else (self._ids[0] if self._ids else None)
@@ -288,8 +273,8 @@ def _show(self: TrajectoryBrowser):
     self.position.value = f'{index + 1} of {len(self._ids)}'
     columns = [trajectory_html(self.records(run).get(request_id), run) for run in self.shown_runs]
     if len(columns) == 1: self.view.value = columns[0]
-    else: self.view.value = ('<div style="display: flex; gap: 1.5em">'
-                             + ''.join(f'<div style="flex: 1; min-width: 0">{column}</div>' for column in columns) + '</div>')
+    else: self.view.value = ('<div style="display: flex; gap: 1.5em">' + ''.join(
+        f'<div style="flex: 1 1 0; min-width: 0; overflow-x: auto">{column}</div>' for column in columns) + '</div>')
 
 # %% ../nbs/19_browser.ipynb #75ce75a3
 @patch

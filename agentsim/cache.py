@@ -7,7 +7,7 @@ from __future__ import annotations
 import hashlib, json, os, sqlite3, threading, time
 from pathlib import Path
 from fastcore.basics import patch
-from .core import AgentsimError, agentsim_home
+from .core import AgentsimError, agentsim_home, writes_closed
 
 # %% auto #0
 __all__ = ['cache_key', 'ReplyCache', 'default_cache']
@@ -57,7 +57,8 @@ def get(self:ReplyCache, key: str) -> dict | None:
 # %% ../nbs/01_cache.ipynb #1ed88561
 @patch
 def put(self:ReplyCache, key: str, value: dict):
-    "Store `value` (a JSON-able dict) under `key`, replacing any earlier value."
+    "Store `value` (a JSON-able dict) under `key`, replacing any earlier value; nothing once `writes_closed` is set."
+    if writes_closed.is_set(): return
     self._connect().execute('INSERT OR REPLACE INTO replies (key, value, created) VALUES (?, ?, ?)',
                             (key, json.dumps(value, ensure_ascii=False), time.time()))
 

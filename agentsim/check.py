@@ -34,7 +34,7 @@ def check_model(spec: str | None = None, base_url: str | None = None, template: 
 # %% ../nbs/04_check.ipynb #bed810f2
 @call_parse
 @cli_errors
-def agentsim_check(llm: str = None,  # model spec: local, local:native, openai:<model>, or http://host:port (llama.cpp)
+def agentsim_check(llm: str = None,  # model spec: local, local:native, local:1.5b, local+lora:DIR, openai:<model>, or http://host:port (llama.cpp); default $AGENTSIM_LLM, else local
                    base_url: str = None,  # OpenAI-compatible server for openai:<model> (default $OPENAI_BASE_URL)
                    template: str = None,  # instruct template for a llama.cpp server: mistral, chatml or llama3
                    schema_mode: str = None,  # json_schema or json_object (llama.cpp's form) for openai:<model>

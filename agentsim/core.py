@@ -4,12 +4,13 @@
 
 # %% ../nbs/00_core.ipynb #d0cdcc6c
 from __future__ import annotations
-import functools, os, signal, sys, tempfile, threading
+import contextlib, functools, importlib.util, os, signal, sys, tempfile, threading, time
 from pathlib import Path
 
 # %% auto #0
-__all__ = ['stop_requested', 'ids', 'AgentsimError', 'ModelUnreachable', 'agentsim_home', 'atomic_write_text', 'make_output_dir',
-           'cli_errors', 'run_parallel', 'parse_shard', 'in_shard', 'failures_name', 'write_failures']
+__all__ = ['writes_closed', 'stop_requested', 'AgentsimError', 'ModelUnreachable', 'install_hint', 'missing_extra',
+           'agentsim_home', 'tilde', 'atomic_write_text', 'make_output_dir', 'at_stop', 'interrupted_line',
+           'cli_errors', 'run_parallel', 'parse_shard', 'in_shard']
 
 # %% ../nbs/00_core.ipynb #3e26808e
 class AgentsimError(Exception):
@@ -18,6 +19,21 @@ class AgentsimError(Exception):
 class ModelUnreachable(AgentsimError):
     "The model cannot be reached at all (connection refused after every retry, a server that will not start): a run stops."
 
+# %% ../nbs/00_core.ipynb #4274f5e1
+def install_hint(extra: str,  # the optional extra: local, local15, finetune...
+                ) -> str:
+    "The command that installs the optional extra `extra` into this installation of agentsim."
+    root = Path(importlib.util.find_spec('agentsim').origin).parent.parent
+    if (root/'settings.ini').is_file() and (root/'setup.py').is_file(): return f'pip install -e ".[{extra}]"'
+    return f'pip install "agentsim[{extra}]"'
+
+def missing_extra(extra: str,  # the optional extra that provides it
+                  what: str,  # what needs it, e.g. agentsim_finetune or the embedded model
+                  missing: str,  # the package or module that is not installed
+                 ) -> AgentsimError:
+    "The one-line error for an optional extra that is not installed: what needs it, and how to install it."
+    return AgentsimError(f'{what} needs the optional extra {extra} ({missing} is not installed): {install_hint(extra)}')
+
 # %% ../nbs/00_core.ipynb #3dbaac81
 def agentsim_home() -> Path:
     "The directory for agentsim's models, replay cache and server logs."
@@ -25,23 +41,40 @@ def agentsim_home() -> Path:
     cache_root = os.environ.get('XDG_CACHE_HOME') or Path.home()/'.cache'
     return Path(cache_root)/'agentsim'
 
+# %% ../nbs/00_core.ipynb #6744ef2b
+def tilde(path: str | Path) -> str:
+    "`path` as messages and pages show it: under the home directory as `~/...`, so no one's home is printed."
+    path, home = Path(path), Path.home()
+    return f'~/{path.relative_to(home)}' if path.is_relative_to(home) and path != home else str(path)
+
 # %% ../nbs/00_core.ipynb #b521d7fd
+writes_closed = threading.Event()  # set first thing when a command is stopped: nothing is written after it
+_writes_lock = threading.Lock()
+_writes_under_way = 0  # atomic writes started before the stop and not finished yet
+
 def atomic_write_text(path: str | Path,  # the file to write
                       text: str,  # its complete new content
                      ) -> Path:
-    "Write `text` to `path` so that `path` is never seen half-written."
+    "Write `text` to `path` so that `path` is never seen half-written; nothing once `writes_closed` is set."
+    global _writes_under_way
     path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f'.{path.name}.', suffix='.tmp')
+    with _writes_lock:
+        if writes_closed.is_set(): return path
+        _writes_under_way += 1
     try:
-        with os.fdopen(fd, 'w', encoding='utf-8') as f:
-            f.write(text)
-            f.flush()
-            os.fsync(f.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+        path.parent.mkdir(parents=True, exist_ok=True)
+        fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f'.{path.name}.', suffix='.tmp')
+        try:
+            with os.fdopen(fd, 'w', encoding='utf-8') as f:
+                f.write(text)
+                f.flush()
+                os.fsync(f.fileno())
+            os.replace(tmp, path)
+        except BaseException:
+            Path(tmp).unlink(missing_ok=True)
+            raise
+    finally:
+        with _writes_lock: _writes_under_way -= 1
     return path
 
 # %% ../nbs/00_core.ipynb #be3da2a0
@@ -54,25 +87,74 @@ def make_output_dir(path: str | Path,  # the directory to create (with its paren
     except OSError as e: raise AgentsimError(f'{flag} {path}: cannot create it ({e.strerror})') from e
     return path
 
-# %% ../nbs/00_core.ipynb #1c0cb137
-def _exit_on_sigterm(signum, frame): raise SystemExit(143)
+# %% ../nbs/00_core.ipynb #f779367e
+_stop_signals: list[int] = []  # the stop signals this process received, first one first
+_stop_hooks: list = []  # what runs just before a stopped command leaves
 
+def at_stop(hook):
+    "Register `hook()` to run when a command is stopped, just before the process leaves; it must be quick."
+    _stop_hooks.append(hook)
+    return hook
+
+def _on_stop_signal(signum, frame):
+    "The handler of SIGINT and SIGTERM in a command: close writes first, then interrupt the main thread."
+    writes_closed.set()
+    _stop_signals.append(signum)
+    if len(_stop_signals) > 1: _leave_stopped(None)  # a second Ctrl-C: no more waiting at all
+    raise KeyboardInterrupt
+
+# %% ../nbs/00_core.ipynb #c94c48c9
+def _catch_stop_signals() -> dict:
+    "Install the stop handler for SIGINT and SIGTERM (in the main thread only); returns the handlers it replaced."
+    if threading.current_thread() is not threading.main_thread(): return {}
+    replaced = {}
+    for signum in (signal.SIGINT, signal.SIGTERM):
+        if signal.getsignal(signum) is signal.SIG_IGN: continue
+        replaced[signum] = signal.signal(signum, _on_stop_signal)
+    return replaced
+
+# %% ../nbs/00_core.ipynb #635d9102
+def interrupted_line(error: BaseException | None) -> str:
+    "What a stopped command prints: the message of its `KeyboardInterrupt` when that says more, else `interrupted`."
+    text = str(error) if isinstance(error, KeyboardInterrupt) else ''
+    return text if text.startswith('interrupted') else 'interrupted'
+
+def _leave_stopped(error: BaseException | None):
+    "Print the one line, run the stop hooks, let writes under way finish, and leave with 128 + the signal number."
+    try:
+        print(interrupted_line(error), file=sys.stderr)
+        for hook in _stop_hooks: hook()
+        deadline = time.monotonic() + 2.0
+        while _writes_under_way and time.monotonic() < deadline: time.sleep(0.01)
+    finally:
+        for stream in (sys.stdout, sys.stderr):
+            with contextlib.suppress(OSError, ValueError): stream.flush()  # a closed stream has nothing to flush
+        os._exit(128 + (_stop_signals[0] if _stop_signals else signal.SIGINT))
+
+# %% ../nbs/00_core.ipynb #1c0cb137
 def cli_errors(func):
-    "Decorator for console commands: one-line errors, clean exits on Ctrl-C and SIGTERM."
+    "Decorator for console commands: one-line errors; Ctrl-C and SIGTERM stop the command at once, with one line."
     @functools.wraps(func)
     def wrapper(*args, **kwargs):
-        if threading.current_thread() is threading.main_thread(): signal.signal(signal.SIGTERM, _exit_on_sigterm)
-        try: return func(*args, **kwargs)
-        except AgentsimError as e:
-            print(f'error: {e}', file=sys.stderr)
-            sys.exit(2)
-        except KeyboardInterrupt:
-            print('interrupted', file=sys.stderr)
-            sys.exit(130)
+        replaced = _catch_stop_signals()
+        try: result = func(*args, **kwargs)
+        except BaseException as e:
+            if _stop_signals: _leave_stopped(e)  # whatever the stop set off: one line, and leave now
+            if isinstance(e, AgentsimError):
+                print(f'error: {e}', file=sys.stderr)
+                sys.exit(2)
+            if isinstance(e, KeyboardInterrupt):  # raised by the code itself, not by a signal
+                print(interrupted_line(e), file=sys.stderr)
+                sys.exit(130)
+            raise
+        finally:
+            for signum, handler in replaced.items(): signal.signal(signum, handler)
+        if _stop_signals: _leave_stopped(None)  # the stop came as the command finished
+        return result
     return wrapper
 
 # %% ../nbs/00_core.ipynb #68ab88d8
-stop_requested = threading.Event()  # set when a command is interrupted: long work checks it and stops early
+stop_requested = threading.Event()  # set when a run is interrupted: long work checks it and stops early
 
 def run_parallel(work, items: list, num_workers: int = 1, desc: str = 'working', progress: bool = True) -> list:
     "`[work(item) for item in items]` on `num_workers` threads with a progress bar, in the items' order."
@@ -87,12 +169,13 @@ def run_parallel(work, items: list, num_workers: int = 1, desc: str = 'working',
         for future in as_completed(futures):
             results[futures[future]] = future.result()
             bar.update()
-    except BaseException:  # Ctrl-C, SIGTERM: running items stop at their next step instead of running to the end
+    except BaseException:  # Ctrl-C, a stop signal: running items stop at their next step instead of running to the end
         stop_requested.set()
         raise
     finally:
-        pool.shutdown(wait=True, cancel_futures=True)
-        stop_requested.clear()  # every item has stopped: work started later (in a notebook, say) must not see this stop
+        stopped = writes_closed.is_set()  # a stopped command leaves without waiting for threads in an HTTP call
+        pool.shutdown(wait=not stopped, cancel_futures=True)
+        if not stopped: stop_requested.clear()  # every item has stopped: work started later must not see this stop
         bar.close()
     return results
 
@@ -113,21 +196,3 @@ def in_shard(request_id: str, shard: tuple[int, int] | None) -> bool:
     if shard is None: return True
     i, n = shard
     return int(hashlib.sha256(request_id.encode()).hexdigest()[:16], 16) % n == i - 1
-
-# %% ../nbs/00_core.ipynb #86a8597f
-def failures_name(shard: tuple[int, int] | None) -> str:
-    "The failures file of a run: `failures.json`, or one per shard so that merging shards by copying keeps them all."
-    return 'failures.json' if shard is None else f'failures.shard-{shard[0]}-of-{shard[1]}.json'
-
-ids = [f'1_{k}' for k in range(6)] + [f'2_{k}' for k in range(6)]
-{i: [r for r in ids if in_shard(r, (i, 3))] for i in (1, 2, 3)}
-
-# %% ../nbs/00_core.ipynb #344a8da4
-def write_failures(output_dir: str | Path,  # the stage's output directory
-                   failures: list[dict],  # `{id, reason}` of each item that failed
-                   shard: tuple[int, int] | None = None,  # `parse_shard`'s (i, n): a shard keeps a file of its own
-                  ) -> Path:
-    "Write `failures.json` (a list of `{id, reason}`, sorted by id) into `output_dir`."
-    import json
-    failures = sorted(failures, key=lambda f: str(f['id']))
-    return atomic_write_text(Path(output_dir)/failures_name(shard), json.dumps(failures, indent=2, ensure_ascii=False))

@@ -4,29 +4,70 @@
 
 # %% ../nbs/13_demo.ipynb #4b27d967
 from __future__ import annotations
-import json, sys, time
+import sys, time
 from pathlib import Path
+from typing import Callable
 from fastcore.meta import delegates
 from fastcore.script import call_parse
 from .core import AgentsimError, cli_errors
 from .evaluate import evaluate_trajectories
+from .formats import RunRecord, load_evaluation, request_files
 from .generate import requests_multi, requests_single
 from .llm import UsageMeter
 from .package import package_dataset
 from .trajectories import generate_trajectories
 
 # %% auto #0
-__all__ = ['pass_rate', 'run_demo', 'demo_summary', 'agentsim_demo']
+__all__ = ['STAGE_LINES', 'pass_rate', 'timed_stage', 'run_demo', 'demo_summary', 'agentsim_demo']
 
 # %% ../nbs/13_demo.ipynb #65520b70
-def pass_rate(evaluations_dir: Path, num_requests: int, threshold: int = 4) -> float:
-    "The original's pass rate: evaluations with final_answer_rating >= threshold, over all requests."
+def pass_rate(evaluations_dir: Path,  # a run's evaluations
+              num_requests: int,  # n: every request of the run, rated or not
+              threshold: int = 4,  # a final answer passes at this rating or above
+             ) -> tuple[float, int]:
+    "The original's pass rate (final answers rated >= threshold, over all n requests) and the number passed."
     passed = 0
-    for path in evaluations_dir.glob('*_*.json'):
-        try: passed += json.loads(path.read_text()).get('final_answer_rating', 0) >= threshold
-        except (OSError, ValueError, AttributeError, TypeError): continue  # an unreadable file counts as not passed
-    return passed / num_requests if num_requests else 0.0
+    for path in request_files(evaluations_dir):
+        try: passed += load_evaluation(path)['final_answer_rating'] >= threshold
+        except AgentsimError: continue  # an unreadable evaluation counts as not passed, as in agentsim_stats
+    return (passed / num_requests if num_requests else 0.0), passed
 
+# %% ../nbs/13_demo.ipynb #d5668341
+def _check_demo_flags(num_requests, num_batches, num_workers, max_steps, validation_size, rating_threshold):
+    "Every flag checked before the first stage runs, so a bad one costs nothing and leaves nothing behind."
+    if num_requests < 0 or num_batches < 0 or num_requests + num_batches == 0:
+        raise AgentsimError('--num_requests and --num_batches must not be negative, and not both 0')
+    if num_workers < 1: raise AgentsimError(f'--num_workers must be at least 1, got {num_workers}')
+    if max_steps < 1: raise AgentsimError(f'--max_steps must be at least 1, got {max_steps}')
+    if validation_size < 0: raise AgentsimError(f'--validation_size must not be negative, got {validation_size}')
+    if not 1 <= rating_threshold <= 5: raise AgentsimError(f'--rating_threshold must be 1-5, got {rating_threshold}')
+
+# %% ../nbs/13_demo.ipynb #669420d7
+STAGE_LINES = {'requests': '[1/4] requests: {n} single-step and {b} batch(es) of 6 multi-step ones (starting the model first)',
+               'trajectories': '[2/4] trajectories: the planner works through each request against the simulated tools',
+               'evaluations': '[3/4] ratings: the judge rates every finished trajectory',
+               'dataset': '[4/4] dataset: the well-rated trajectories as fine-tuning examples'}
+
+def _dataset_or_reason(paths: dict, validation_size: int, rating_threshold: int) -> dict:
+    "The packaged dataset's counts, or why there is none (a demo run may rate too few trajectories well)."
+    try: return package_dataset(paths['requests'], paths['trajectories'], paths['evaluations'], paths['dataset'],
+                                validation_size=validation_size, rating_threshold=rating_threshold)
+    except AgentsimError as e: return {'not_written': str(e)}
+
+# %% ../nbs/13_demo.ipynb #5ec1b032
+def timed_stage(report: dict,  # what the demo reports, by stage
+                name: str,  # the stage
+                work: Callable[[UsageMeter], dict],  # runs the stage, counting its model calls on the meter given
+               ) -> dict:
+    "Run one stage; its result, seconds, model calls and tokens go into `report[name]`."
+    usage, began = UsageMeter(), time.monotonic()
+    result = work(usage)
+    total = usage.total()
+    report[name] = {'result': result, 'seconds': round(time.monotonic() - began, 1), 'calls': total.calls,
+                    'cached': total.cached, 'prompt_tokens': total.prompt_tokens, 'completion_tokens': total.completion_tokens}
+    return result
+
+# %% ../nbs/13_demo.ipynb #7965291e
 def run_demo(
     output_dir: str = 'agentsim-demo',  # where requests/, trajectories/, evaluations/ and dataset/ go
     num_requests: int = 2,  # single-step requests
@@ -39,21 +80,18 @@ def run_demo(
     rating_threshold: int = 4,  # keep trajectories whose final answer is rated at least this
     seed: int = 0,  # seed of the whole run
     no_cache: bool = False,  # ask the models even when the replay cache has the answers
+    judge_method: str = 'decomposed',  # how the judge rates: decomposed (checks and short questions) or single (one call)
     progress: bool = True,  # show progress bars
+    on_stage: Callable[[str], None] | None = None,  # called with a line as each stage starts
 ) -> dict:
     "Run the pipeline; returns what each stage did, its tokens and seconds. Prints nothing: see `demo_summary`."
-    if not 1 <= rating_threshold <= 5: raise AgentsimError(f'--rating_threshold must be 1-5, got {rating_threshold}')
+    _check_demo_flags(num_requests, num_batches, num_workers, max_steps, validation_size, rating_threshold)
     out = Path(output_dir)
     paths = {name: out/name for name in ('requests', 'trajectories', 'evaluations', 'dataset')}
     report, start = {}, time.monotonic()
     def stage(name, work):
-        usage, began = UsageMeter(), time.monotonic()
-        result = work(usage)
-        total = usage.total()
-        report[name] = {'result': result, 'seconds': round(time.monotonic() - began, 1), 'calls': total.calls,
-                        'cached': total.cached, 'prompt_tokens': total.prompt_tokens,
-                        'completion_tokens': total.completion_tokens}
-        return result
+        if on_stage: on_stage(STAGE_LINES[name].format(n=num_requests, b=num_batches))
+        return timed_stage(report, name, work)
     models = dict(llm=llm, base_url=base_url, no_cache=no_cache)  # the same model settings in every stage
     stage('requests', lambda usage: {
         'single': requests_single(paths['requests'], num_requests, seed=seed, usage=usage, **models),
@@ -64,12 +102,12 @@ def run_demo(
         max_steps=max_steps, progress=progress, usage=usage, **models))
     stage('evaluations', lambda usage: evaluate_trajectories(
         paths['requests'], paths['trajectories'], paths['evaluations'], num_workers, usage=usage, progress=progress,
-        **models))
-    stage('dataset', lambda usage: package_dataset(paths['requests'], paths['trajectories'], paths['evaluations'],
-                                                  paths['dataset'], validation_size=validation_size,
-                                                  rating_threshold=rating_threshold))
+        judge_method=judge_method, **models))
+    stage('dataset', lambda usage: _dataset_or_reason(paths, validation_size, rating_threshold))
     num = sum(trajectories[k] for k in ('done', 'unfinished', 'failed', 'skipped'))
-    report['pass_rate'] = round(pass_rate(paths['evaluations'], num, rating_threshold), 3)
+    rate, passed = pass_rate(paths['evaluations'], num, rating_threshold)
+    report.update(pass_rate=round(rate, 3), passed=passed, threshold=rating_threshold,
+                  judge=RunRecord(paths['evaluations']).read().get('judge_model', 'unknown'))
     report['num_requests'], report['seconds'] = num, round(time.monotonic() - start, 1)
     report['paths'] = {name: str(path) for name, path in paths.items()}
     return report
@@ -85,9 +123,12 @@ def demo_summary(report: dict) -> str:
              f"trajectories: {t['done']} finished, {t['unfinished']} not finished in time, {t['failed']} failed, "
              f"{t['skipped']} already there",
              f"ratings:      {e['rated']} rated, {e['empty']} empty not rated, {e['failed']} failed, {e['skipped']} already there",
+             f"dataset:      not written: {d['not_written']}" if 'not_written' in d else
              f"dataset:      {d['kept']} trajectories kept ({d['dropped_for_rating']} dropped for rating): "
              f"{d['train_examples']} train / {d['validation_examples']} validation examples",
-             f"pass rate:    {report['pass_rate']:.2f}", '', 'stage          seconds  model calls  from cache  prompt tok  completion tok']
+             f"pass rate:    {report['pass_rate']:.2f} ({report['passed']} of {report['num_requests']} requests have a final "
+             f"answer the judge, {report['judge']}, rated {report['threshold']} or more of 5)",
+             '', 'stage          seconds  model calls  from cache  prompt tok  completion tok']
     for name in ('requests', 'trajectories', 'evaluations', 'dataset'):
         s = report[name]
         lines.append(f"{name:<14}{s['seconds']:>8.1f}{s['calls']:>13}{s['cached']:>12}{s['prompt_tokens']:>12,}"
@@ -99,7 +140,7 @@ def demo_summary(report: dict) -> str:
 # %% ../nbs/13_demo.ipynb #ed218b30
 @call_parse
 @cli_errors
-@delegates(run_demo, but=['progress'])
+@delegates(run_demo, but=['progress', 'on_stage'])
 def agentsim_demo(**kwargs):
     "Run the whole pipeline on a small scale: requests, trajectories, ratings and a fine-tuning dataset."
-    print(demo_summary(run_demo(**kwargs)))
+    print(demo_summary(run_demo(on_stage=lambda line: print(line, file=sys.stderr, flush=True), **kwargs)))

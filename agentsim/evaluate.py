@@ -4,22 +4,27 @@
 
 # %% ../nbs/11_evaluate.ipynb #cab41a25
 from __future__ import annotations
-import json, sys, time
-from dataclasses import dataclass
+import sys, threading, time
+from dataclasses import dataclass, field, fields
 from pathlib import Path
 from typing import Literal
+from fastcore.basics import patch
 from fastcore.meta import delegates
 from fastcore.script import call_parse
 from pydantic import BaseModel, ConfigDict, Field, create_model
-from .core import (AgentsimError, ModelUnreachable, atomic_write_text, cli_errors, failures_name, in_shard, make_output_dir,
-                           parse_shard, run_parallel, write_failures)
-from .formats import Request, load_requests, load_trajectory, output_path
+from .cluster import connect_ray, merge_nodes, run_on_cluster
+from .core import AgentsimError, ModelUnreachable, cli_errors, in_shard, make_output_dir, parse_shard, run_parallel
+from .formats import (Request, RunRecord, failures_path, load_requests, load_trajectory, output_path,
+                              save_evaluation, write_failures)
 from .llm import LLM, UsageMeter, get_llm
+from .planners import one_line
 from .tools import DEFAULT_TOOLS, Toolbox, load_tools_file
+from .judge import JUDGE_METHODS, SAMPLE_TEMPERATURE, median_evaluation, rate_with
 
 # %% auto #0
 __all__ = ['Rating', 'JUDGE_SYSTEM', 'StepRating', 'evaluation_model', 'format_for_judge', 'rate_trajectory', 'RatedTrajectory',
-           'evaluate_trajectories', 'ratings_summary', 'agentsim_evaluate']
+           'RatingRun', 'rating_settings', 'rating_job', 'evaluate_trajectories', 'ratings_summary',
+           'agentsim_evaluate']
 
 # %% ../nbs/11_evaluate.ipynb #32617903
 Rating = Literal[1, 2, 3, 4, 5]
@@ -60,23 +65,19 @@ def format_for_judge(request: Request, steps: list[dict]) -> str:
     lines += [f"Final answer: {steps[-1]['result']}" if steps else 'Final answer: (none)']
     return '\n'.join(lines)
 
-def rate_trajectory(judge: LLM, request: Request, steps: list[dict], toolbox: Toolbox, sample: int = 0) -> dict:
-    "The judge's ratings of a non-empty trajectory, in the original's evaluation format."
+def rate_trajectory(judge: LLM, request: Request, steps: list[dict], toolbox: Toolbox, sample: int = 0,
+                    temperature: float | None = None) -> dict:  # None: the judge's default (0, greedy)
+    "The one-call judge's ratings of a non-empty trajectory, in the original's evaluation format."
     rated = len(steps) - 1
     prompt = format_for_judge(request, steps) + f'\n\nRate the {rated} step(s) before the final answer, then the final answer.'
     reply = judge(prompt, system=JUDGE_SYSTEM.format(tools=toolbox.describe()), schema=evaluation_model(rated),
-                  role='judge', sample=sample, max_tokens=200 + 150 * rated)
+                  role='judge', sample=sample, temperature=temperature, max_tokens=200 + 150 * rated)
     value = reply.value
     return {'steps': [{'task_rating': s.task_rating, 'tool_rating': s.tool_rating, 'result_rating': s.result_rating,
                        'explanation': s.explanation} for s in value.steps[:rated]],
             'final_answer_rating': value.final_answer_rating, 'explanation': value.explanation}
 
 # %% ../nbs/11_evaluate.ipynb #d0e3d4c6
-def _cell(text, limit: int = 160) -> str:
-    "`text` fit for one cell of a markdown table: one line, pipes escaped, long text cut."
-    text = ' '.join(str(text).split()).replace('|', '\\|')
-    return text if len(text) <= limit else text[:limit - 1] + '…'
-
 @dataclass
 class RatedTrajectory:
     "A trajectory with the judge's evaluation of it (the original's `evaluations/<id>.json`)."
@@ -90,12 +91,102 @@ class RatedTrajectory:
         if not e['steps']: rows = ['(one step: only the final answer is rated)']
         for i, (step, rating) in enumerate(zip(self.steps[:-1], e['steps']), 1):
             plan = step['plan']
-            rows.append(f"| {i} | {_cell(plan.get('task', ''))} | `{plan.get('selected_tool', '')}` | {_cell(step['result'])} | "
-                        f"{rating['task_rating']} | {rating['tool_rating']} | {rating['result_rating']} | {_cell(rating['explanation'])} |")
+            rows.append(f"| {i} | {one_line(plan.get('task', ''), 160)} | `{plan.get('selected_tool', '')}` | {one_line(step['result'], 160)} | "
+                        f"{rating['task_rating']} | {rating['tool_rating']} | {rating['result_rating']} | {one_line(rating['explanation'], 160)} |")
         final = self.steps[-1]['result'] if self.steps else '(none)'
         return '\n'.join([f'**{self.request.id}**: {self.request.text}', '', *rows, '',
-                          f"**Final answer** (rated {e['final_answer_rating']}/5): {_cell(final, 400)}", '',
-                          f"*Why:* {_cell(e['explanation'], 400)}"])
+                          f"**Final answer** (rated {e['final_answer_rating']}/5): {one_line(final, 400)}", '',
+                          f"*Why:* {one_line(e['explanation'], 400)}"])
+
+# %% ../nbs/11_evaluate.ipynb #0b034349
+@dataclass
+class RatingRun:
+    "One ratings run: the judge, the tools the agent had, where trajectories come from and evaluations go."
+    judge: LLM
+    toolbox: Toolbox
+    trajectories_dir: Path
+    output_dir: Path
+    sample: int = 0  # the judge's sample index (with `samples` k: indices sample*k to sample*k+k-1)
+    judge_view: bool = False  # also write `<id>.txt`, the trajectory as the judge saw it
+    shard: tuple[int, int] | None = None  # `parse_shard`'s (i, n)
+    method: str = 'decomposed'  # the judge method, one of `agentsim.judge.JUDGE_METHODS`
+    samples: int = 1  # ratings per trajectory: the median goes into `<id>.json`, all of them into the sidecar
+    counts: dict = field(default_factory=lambda: {'rated': 0, 'skipped': 0, 'empty': 0, 'missing': 0, 'failed': 0})
+    failures: list = field(default_factory=list)  # `{id, reason}` of each trajectory that could not be rated
+    _lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
+
+# %% ../nbs/11_evaluate.ipynb #22425dc3
+@patch
+def compute(self: RatingRun, request: Request,
+            steps: list[dict] | None = None,  # the trajectory, when it was read already (on Ray: by the driver)
+           ) -> dict:
+    "The judge's evaluation of `request`'s trajectory: `{request, outcome, evaluation, meta, reason}`; no file is written."
+    try:
+        if steps is None: steps = load_trajectory(output_path(self.trajectories_dir, request.id))
+        if not steps: return {'request': request, 'outcome': 'empty'}
+        judgements = [rate_with(self.method, self.judge, request, steps, self.toolbox, self.sample * self.samples + j,
+                                None if j == 0 else SAMPLE_TEMPERATURE) for j in range(self.samples)]
+        meta = {'request_id': request.id, 'method': self.method, 'median_of': self.samples,
+                'samples': [{**j.evaluation, 'evidence': j.evidence, 'calls': j.calls, 'seconds': j.seconds} for j in judgements]}
+        view = format_for_judge(request, steps) + '\n' if self.judge_view else None
+        return {'request': request, 'outcome': 'rated', 'evaluation': median_evaluation([j.evaluation for j in judgements]),
+                'meta': meta, 'judge_view': view}
+    except ModelUnreachable: raise  # nothing can succeed: the whole run stops
+    except AgentsimError as e: return {'request': request, 'outcome': 'failed', 'reason': str(e)}
+
+# %% ../nbs/11_evaluate.ipynb #b9eb8a1a
+@patch
+def save(self: RatingRun, rated: dict) -> dict:
+    "Write a computed evaluation (with the judge's view), or record the failure; count the outcome."
+    if rated['outcome'] == 'rated':
+        save_evaluation(self.output_dir, rated['request'].id, rated['evaluation'], rated.get('judge_view'), rated.get('meta'))
+    with self._lock:
+        self.counts[rated['outcome']] += 1
+        if rated['outcome'] == 'failed': self.failures.append({'id': rated['request'].id, 'reason': rated['reason']})
+    return rated
+
+# %% ../nbs/11_evaluate.ipynb #dcf5d331
+@patch
+def run(self: RatingRun, requests: list[Request], num_workers: int = 1, progress: bool = True,
+        file_problems: list[dict] = (),  # `{id, reason}` of requests files that could not be read
+        ray_settings: dict | None = None,  # on the connected Ray cluster: what `rating_job` rebuilds the run from
+        nodes: dict | None = None) -> dict:  # on Ray: filled with the trajectories each node rated
+    "Rate and save `requests`' trajectories on `num_workers` threads; returns the counts."
+    try:
+        if ray_settings is None:
+            run_parallel(lambda request: self.save(self.compute(request)), requests, num_workers, 'ratings', progress)
+        else: run_on_cluster(rating_job, ray_settings, self.with_trajectories(requests), self.save, num_workers,
+                             self.judge.cache, self.judge.usage, 'ratings', progress, nodes=nodes)
+    finally: write_failures(self.output_dir, [*file_problems, *self.failures], self.shard)
+    return self.counts
+
+# %% ../nbs/11_evaluate.ipynb #2e706727
+@patch
+def with_trajectories(self: RatingRun, requests: list[Request]) -> list[tuple]:
+    "`(request, steps)` of each request whose trajectory can be read; the failure of each other one is saved here."
+    items = []
+    for request in requests:
+        try: items.append((request, load_trajectory(output_path(self.trajectories_dir, request.id))))
+        except AgentsimError as e: self.save({'request': request, 'outcome': 'failed', 'reason': str(e)})
+    return items
+
+# %% ../nbs/11_evaluate.ipynb #ac60f5b2
+def rating_settings(job: RatingRun,  # the driver's run
+                    **judge_flags,  # llm, base_url, no_cache: how its judge was made
+                   ) -> dict:
+    "The plain settings a Ray task rebuilds `job` from: its fields but the judge, the directories and the counts."
+    kept = [f.name for f in fields(job) if f.name not in ('judge', 'trajectories_dir', 'output_dir', 'shard', 'counts',
+                                                          'failures', '_lock')]
+    return {'run': {name: getattr(job, name) for name in kept}, **judge_flags}
+
+# %% ../nbs/11_evaluate.ipynb #7ac60deb
+def rating_job(settings: dict,  # what `rating_settings` returned
+               context,  # the task's `agentsim.cluster.TaskContext`
+              ):
+    "A Ray task's copy of a ratings run: the function that rates one `(request, steps)`."
+    judge = get_llm(settings['llm'], base_url=settings['base_url'], cache=False, usage=context.usage)
+    job = RatingRun(context.adopt(judge, not settings['no_cache']), trajectories_dir=None, output_dir=None, **settings['run'])
+    return lambda item: job.compute(*item)
 
 # %% ../nbs/11_evaluate.ipynb #8270835a
 def evaluate_trajectories(
@@ -109,54 +200,52 @@ def evaluate_trajectories(
     base_url: str | None = None,  # OpenAI-compatible server for openai:<model>
     tools_file: str | None = None,  # JSON list of extra tools, as given to agentsim_trajectories
     sample: int = 0,  # the judge's sample index (repeated ratings of the same trajectories)
+    judge_method: str = 'decomposed',  # decomposed (checks and short questions) or single (one call rates all)
+    judge_samples: int = 1,  # rate each trajectory k times; the median goes into <id>.json, all k into meta/<id>.json
     no_cache: bool = False,  # ask the model even when the replay cache has the answer
     shard: str | None = None,  # i/n: only the trajectories of the requests in shard i of n (by request id)
+    ray: str | None = None,  # rate on a Ray cluster: auto, HOST:PORT or local, as for agentsim_trajectories
     usage: UsageMeter | None = None,  # counts the model calls and tokens
     progress: bool = True,  # show a progress bar
 ) -> dict:
     "Rate every non-empty trajectory that has no evaluation yet; returns the counts."
     start = time.monotonic()
     if num_workers < 1: raise AgentsimError(f'--num_workers must be at least 1, got {num_workers}')
+    if judge_samples < 1: raise AgentsimError(f'--judge_samples must be at least 1, got {judge_samples}')
+    if judge_method not in JUDGE_METHODS: raise AgentsimError(f'--judge_method {judge_method!r}: choose one of {", ".join(JUDGE_METHODS)}')
     trajectories, out = Path(trajectories_dir), Path(output_dir)
     if not trajectories.is_dir(): raise AgentsimError(f'--trajectories_dir {trajectories}: no such directory')
     request_set, shard_of = load_requests(requests_dir), parse_shard(shard)
+    if ray: connect_ray(ray)  # before anything is written
     make_output_dir(out)
     toolbox = Toolbox(DEFAULT_TOOLS + (load_tools_file(tools_file) if tools_file else []))
     judge = get_llm(llm, base_url=base_url, cache=not no_cache, usage=usage)
-    counts = {'rated': 0, 'skipped': 0, 'empty': 0, 'missing': 0, 'failed': 0}
+    job = RatingRun(judge, toolbox, trajectories, out, sample, output_formatted_trajectories, shard_of,
+                    method=judge_method, samples=judge_samples)
     todo = []
     for request in request_set:
         if not in_shard(request.id, shard_of): continue
-        if output_path(out, request.id).exists(): counts['skipped'] += 1
-        elif not output_path(trajectories, request.id).exists(): counts['missing'] += 1
+        if output_path(out, request.id).exists(): job.counts['skipped'] += 1
+        elif not output_path(trajectories, request.id).exists(): job.counts['missing'] += 1
         else: todo.append(request)
-    def work(request: Request):
-        try:
-            steps = load_trajectory(output_path(trajectories, request.id))
-            if not steps: return 'empty', None
-            evaluation = rate_trajectory(judge, request, steps, toolbox, sample)
-            if output_formatted_trajectories:
-                atomic_write_text(output_path(out, request.id, '.txt'), format_for_judge(request, steps) + '\n')
-            atomic_write_text(output_path(out, request.id), json.dumps(evaluation, indent=2, ensure_ascii=False))
-            return 'rated', None
-        except ModelUnreachable: raise  # nothing can succeed: the whole run stops
-        except AgentsimError as e: return 'failed', {'id': request.id, 'reason': str(e)}
-    results = run_parallel(work, todo, num_workers, 'ratings', progress)
-    failures = [failure for _, failure in results if failure]
-    for outcome, _ in results: counts[outcome] += 1
-    write_failures(out, failures, shard_of)
-    atomic_write_text(out/'run.json', json.dumps({'judge_model': judge.backend.describe(), 'sample': sample}, indent=2))
-    counts['seconds'] = round(time.monotonic() - start, 1)
-    counts['failures_file'] = failures_name(shard_of)
-    return counts
+    RunRecord(out).update(judge_model=judge.backend.describe(), judge_method=judge_method, judge_samples=judge_samples,
+                         sample=sample)
+    nodes, on_ray = {}, ray and rating_settings(job, llm=llm, base_url=base_url, no_cache=no_cache)
+    try: job.run(todo, num_workers, progress, request_set.failures, on_ray or None, nodes)
+    finally:
+        if nodes: RunRecord(out).update(ray_nodes=merge_nodes(RunRecord(out).read().get('ray_nodes'), nodes))
+    return {**job.counts, 'unreadable': len(request_set.failures), 'seconds': round(time.monotonic() - start, 1),
+            'failures_file': str(failures_path(out, shard_of).relative_to(out))}
 
 # %% ../nbs/11_evaluate.ipynb #0d5842bf
 def ratings_summary(counts: dict,  # what `evaluate_trajectories` returned
                     output_dir: str | Path,  # its output directory
                    ) -> str:
     "The counts of a ratings run in one line."
+    failures = Path(output_dir)/counts.get('failures_file', 'meta/failures.json')
+    unreadable = f", {counts['unreadable']} requests or files unreadable" if counts.get('unreadable') else ''
     return (f"ratings: {counts['rated']} rated, {counts['empty']} empty trajectories not rated, {counts['missing']} "
-            f"without a trajectory, {counts['failed']} failed (see {Path(output_dir)/counts.get('failures_file', 'failures.json')}), {counts['skipped']} "
+            f"without a trajectory, {counts['failed']} failed{unreadable} (see {failures}), {counts['skipped']} "
             f"skipped (already rated); {counts['seconds']} s")
 
 # %% ../nbs/11_evaluate.ipynb #3a7f09e4

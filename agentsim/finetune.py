@@ -4,17 +4,26 @@
 
 # %% ../nbs/17_finetune.ipynb #67add992
 from __future__ import annotations
-import json, os, shutil, sys, time
+import importlib.util, json, os, shutil, sys, time
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from fastcore.script import call_parse
-from .core import AgentsimError, agentsim_home, atomic_write_text, cli_errors
+from .core import AgentsimError, agentsim_home, atomic_write_text, cli_errors, missing_extra
 
 # %% auto #0
-__all__ = ['FinetuneSettings', 'bool_arg', 'check_settings', 'load_planner_dataset', 'demo_dataset', 'ModelSource',
-           'resolve_base_model', 'available_memory', 'check_memory', 'gguf_facts', 'hf_from_gguf', 'make_trainer',
-           'tiny_model', 'write_gguf_adapter', 'export_gguf_adapter', 'finetune', 'agentsim_finetune',
-           'export_merged_gguf']
+__all__ = ['FINETUNE_MODULES', 'require_finetune_extra', 'FinetuneSettings', 'bool_arg', 'check_settings', 'load_planner_dataset',
+           'demo_dataset', 'ModelSource', 'resolve_base_model', 'available_memory', 'check_memory', 'gguf_facts',
+           'hf_from_gguf', 'make_trainer', 'tiny_model', 'write_gguf_adapter', 'export_gguf_adapter', 'finetune',
+           'agentsim_finetune', 'export_merged_gguf']
+
+# %% ../nbs/17_finetune.ipynb #407295db
+FINETUNE_MODULES = ('torch', 'transformers', 'peft', 'trl', 'accelerate', 'gguf', 'datasets', 'safetensors')
+
+def require_finetune_extra(what: str = 'agentsim_finetune',  # what needs the extra, for the message
+                           modules: tuple[str, ...] = FINETUNE_MODULES):  # the modules it needs
+    "An `AgentsimError` naming the `finetune` extra when one of `modules` is not installed (nothing is imported here)."
+    for module in modules:
+        if importlib.util.find_spec(module) is None: raise missing_extra('finetune', what, module)
 
 # %% ../nbs/17_finetune.ipynb #b53b4007
 @dataclass
@@ -140,7 +149,7 @@ def resolve_base_model(spec: str,  # local, local:1.5b, a GGUF file, a Hugging F
     if spec in ('local', 'local:0.5b'):
         path = local.gguf_path()
         return ModelSource(spec, path, identity=local.model_identity('local'))
-    if spec == 'local:1.5b': return ModelSource(spec, local.gguf15_path(), identity=local.model_identity('local:1.5b'))
+    if spec == 'local:1.5b': return ModelSource(spec, local.embedded_gguf('local:1.5b'), identity=local.model_identity('local:1.5b'))
     path = Path(spec).expanduser()
     if spec.lower().endswith('.gguf'):
         if not path.is_file(): raise AgentsimError(f'--base_model {spec}: no such GGUF file')
@@ -200,6 +209,7 @@ def hf_from_gguf(base: ModelSource) -> Path:
     dest = agentsim_home()/'hf'/base.identity
     if (dest/'config.json').is_file(): return dest
     flag = f'--base_model {base.spec}'
+    require_finetune_extra()
     try: facts = gguf_facts(base.gguf)
     except Exception as e: raise AgentsimError(f'{flag}: {base.gguf} is not a readable GGUF ({e})') from e
     try: from transformers.modeling_gguf_pytorch_utils import GGUF_SUPPORTED_ARCHITECTURES as supported
@@ -244,6 +254,7 @@ def _hardware() -> dict:
     bf16 = torch.cuda.is_bf16_supported()
     return {'device': 'cuda', 'dtype': 'bfloat16' if bf16 else 'float16', 'bf16': bf16, 'qlora': qlora}
 
+# %% ../nbs/17_finetune.ipynb #ef9aec4d
 def make_trainer(model,  # a Hugging Face directory or name, or a loaded model
                  tokenizer,  # its tokenizer (with a chat template)
                  data: dict,  # from `load_planner_dataset`
@@ -264,7 +275,8 @@ def make_trainer(model,  # a Hugging Face directory or name, or a loaded model
         per_device_eval_batch_size=s.batch_size, max_length=s.max_length, packing=s.packing,
         completion_only_loss=s.completion_only, seed=s.seed, data_seed=s.seed,
         eval_strategy='epoch' if has_eval else 'no', save_strategy='no', report_to='none',
-        logging_steps=max(1, min(10, total_steps // 10)), logging_first_step=True, disable_tqdm=False,
+        logging_steps=max(1, min(10, total_steps // 10)), logging_first_step=True,
+        disable_tqdm=not sys.stderr.isatty(),  # bars in a terminal; not in a notebook's stored output or a log file
         bf16=hardware['bf16'], use_cpu=hardware['device'] == 'cpu',
         # recomputing activations saves GPU memory for 7B models; on a CPU with room to spare it only costs time
         gradient_checkpointing=hardware['device'] != 'cpu',
@@ -297,6 +309,7 @@ def _permute_rows(array, n_head: int):
     rows = array.shape[0]
     return array.reshape(n_head, 2, rows // n_head // 2, *array.shape[1:]).swapaxes(1, 2).reshape(array.shape)
 
+# %% ../nbs/17_finetune.ipynb #495f62f5
 def write_gguf_adapter(tensors: dict,  # peft's adapter tensors (numpy), by peft name
                        alpha: float,  # lora_alpha
                        facts: dict,  # arch, n_blocks, n_head, n_head_kv of the base model
@@ -349,6 +362,7 @@ def export_gguf_adapter(run_dir: str | Path,  # an agentsim_finetune output dire
                         dest: str | Path | None = None,  # default: run_dir/adapter.gguf
                        ) -> Path:
     "(Re)write the GGUF LoRA adapter of a finished fine-tune, for `llama-server --lora`."
+    require_finetune_extra('export_gguf_adapter', ('gguf', 'safetensors', 'numpy'))
     from safetensors.numpy import load_file
     run = Path(run_dir)
     for name in ('settings.json', 'adapter_config.json', 'adapter_model.safetensors'):
@@ -397,9 +411,20 @@ def _output_dir(path: str | Path) -> Path:
     except OSError as e: raise AgentsimError(f'--output_dir {out}: cannot create it ({e.strerror})') from e
     return out
 
+# %% ../nbs/17_finetune.ipynb #7b171e9e
+def _run_settings(s: FinetuneSettings, source: str, base, data: dict, steps: int, seconds: float, hardware: dict) -> dict:
+    "What `settings.json` records of a fine-tune: its settings, base model, data sizes, steps, time and versions."
+    return {**{k: str(v) if isinstance(v, Path) else v for k, v in asdict(s).items()},
+            'base_model_path': source, 'base_gguf': str(base.gguf) if base.gguf else None,
+            'base_identity': base.identity or None, 'prompt_format': _prompt_format(Path(s.dataset_dir).expanduser()),
+            'eval_split': data['eval_split'], 'train_examples': len(data['train']), 'eval_examples': len(data['eval']),
+            'optimizer_steps': steps, 'seconds': round(seconds, 1), 'hardware': hardware, 'versions': _versions()}
+
+# %% ../nbs/17_finetune.ipynb #8ac04652
 def finetune(s: FinetuneSettings) -> dict:
     "Fine-tune a LoRA adapter as `s` says; returns a summary. Writes `s.output_dir` only when everything worked."
     check_settings(s)
+    require_finetune_extra()
     out = _output_dir(s.output_dir)
     data = load_planner_dataset(s.dataset_dir)
     base = resolve_base_model(s.base_model)
@@ -427,12 +452,7 @@ def finetune(s: FinetuneSettings) -> dict:
         if not trainer.is_world_process_zero(): return {}
         tokenizer.save_pretrained(str(tmp))
         shutil.rmtree(tmp/'trainer', ignore_errors=True)
-        settings = {**{k: str(v) if isinstance(v, Path) else v for k, v in asdict(s).items()},
-                    'base_model_path': source, 'base_gguf': str(base.gguf) if base.gguf else None,
-                    'base_identity': base.identity or None, 'prompt_format': _prompt_format(Path(s.dataset_dir).expanduser()),
-                    'eval_split': data['eval_split'], 'train_examples': len(data['train']), 'eval_examples': len(data['eval']),
-                    'optimizer_steps': trainer.state.global_step, 'seconds': round(time.monotonic() - start, 1),
-                    'hardware': hardware, 'versions': _versions()}
+        settings = _run_settings(s, source, base, data, trainer.state.global_step, time.monotonic() - start, hardware)
         atomic_write_text(tmp/'loss_history.json', json.dumps(trainer.state.log_history, indent=1))
         atomic_write_text(tmp/'settings.json', json.dumps(settings, indent=1))
         try: export_gguf_adapter(tmp)

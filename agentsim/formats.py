@@ -7,11 +7,15 @@ from __future__ import annotations
 import json, re
 from dataclasses import dataclass, field
 from pathlib import Path
+from fastcore.basics import patch
 from .core import AgentsimError, atomic_write_text
 
 # %% auto #0
-__all__ = ['MAX_REQUEST_CHARS', 'Request', 'json_block', 'parse_requests', 'RequestSet', 'load_requests', 'output_path',
-           'save_trajectory', 'load_trajectory']
+__all__ = ['MAX_REQUEST_CHARS', 'META', 'RATING_KEYS', 'Request', 'json_block', 'parse_requests', 'RequestSet', 'load_requests',
+           'output_path', 'sidecar_path', 'save_trajectory', 'load_trajectory', 'read_json', 'is_request_id',
+           'request_id_order', 'request_files', 'load_sidecar', 'evaluation_problem', 'save_evaluation',
+           'load_evaluation', 'RunRecord', 'failures_path', 'write_failures', 'read_failures', 'series_runs',
+           'evaluations_dir_for']
 
 # %% ../nbs/05_formats.ipynb #65faf378
 @dataclass(frozen=True)
@@ -62,9 +66,10 @@ def parse_requests(text: str,  # a requests file's content
 # %% ../nbs/05_formats.ipynb #f7d13e75
 @dataclass
 class RequestSet:
-    "The requests of a directory, and the files that could not be read."
+    "The requests of a directory, and what could not be read."
     requests: list[Request]
-    problems: list[str] = field(default_factory=list)  # one line per skipped file: `path: reason`
+    problems: list[str] = field(default_factory=list)  # one line per skipped file or request: `path: reason`
+    failures: list[dict] = field(default_factory=list)  # the same as `{id, reason}`: a request's id, or the file's name
     def __len__(self): return len(self.requests)
     def __iter__(self): return iter(self.requests)
 
@@ -72,24 +77,33 @@ class RequestSet:
 def _stem_order(path: Path):
     return (0, int(path.stem), '') if path.stem.isdigit() else (1, 0, path.stem)
 
+def _read_requests_file(path: Path, seen: set) -> tuple[list[Request], list[tuple[str, str]]]:
+    "The requests of one file, and `(id, reason)` for what was skipped (the file's name when it is all unusable)."
+    try: found, skipped = parse_requests(path.read_bytes().decode('utf-8'), path.stem)
+    except UnicodeDecodeError as e: return [], [(path.name, f'not UTF-8 text ({e.reason} at byte {e.start})')]
+    except ValueError as e: return [], [(path.name, str(e))]
+    problems = [(f'{path.stem}_{problem.split()[1]}', problem) for problem in skipped]  # "request 3 has no ..."
+    if seen & {r.id for r in found}: return [], problems + [(path.name, 'its request ids repeat those of another file')]
+    return found, problems
+
+# %% ../nbs/05_formats.ipynb #380ff398
 def load_requests(requests_dir: str | Path) -> RequestSet:
     "Every request in `requests_dir/*.txt`; a file that cannot be read is reported and skipped."
     directory = Path(requests_dir)
     if not directory.is_dir(): raise AgentsimError(f'--requests_dir {directory}: no such directory')
     files = sorted(directory.glob('*.txt'), key=_stem_order)
     if not files: raise AgentsimError(f'--requests_dir {directory}: no requests files (*.txt)')
-    requests, problems, seen = [], [], set()
+    request_set, seen = RequestSet([]), set()
     for path in files:
-        try: found, skipped = parse_requests(path.read_bytes().decode('utf-8'), path.stem)
-        except UnicodeDecodeError as e: problems.append(f'{path}: not UTF-8 text ({e.reason} at byte {e.start})')
-        except ValueError as e: problems.append(f'{path}: {e}')
-        else:
-            problems += [f'{path}: {problem}' for problem in skipped]
-            if seen & {r.id for r in found}: problems.append(f'{path}: its request ids repeat those of another file')
-            else:
-                requests += found
-                seen |= {r.id for r in found}
-    return RequestSet(requests, problems)
+        found, skipped = _read_requests_file(path, seen)
+        request_set.requests += found
+        seen |= {r.id for r in found}
+        request_set.problems += [f'{path}: {reason}' for _, reason in skipped]
+        request_set.failures += [{'id': name, 'reason': f'{path}: {reason}'} for name, reason in skipped]
+    if not request_set.requests:
+        raise AgentsimError(f'--requests_dir {directory}: no request could be read ({request_set.problems[0]}'
+                            + (f', and {len(files) - 1} more files' if len(files) > 1 else '') + ')')
+    return request_set
 
 # %% ../nbs/05_formats.ipynb #ced449c5
 def output_path(directory: str | Path, name: str, suffix: str = '.json') -> Path:
@@ -100,10 +114,23 @@ def output_path(directory: str | Path, name: str, suffix: str = '.json') -> Path
         raise AgentsimError(f'refusing to write {name!r}: not a plain file name inside {directory}')
     return path
 
+# %% ../nbs/05_formats.ipynb #60922f90
+META = 'meta'  # the subfolder of a run directory for everything the original does not write
+
+def sidecar_path(directory: str | Path,  # a trajectories or evaluations directory
+                 request_id: str,  # whose sidecar
+                ) -> Path:
+    "Where the sidecar of `request_id` lives: `directory/meta/<id>.json`."
+    return output_path(Path(directory)/META, request_id)
+
 # %% ../nbs/05_formats.ipynb #cc01f601
-def save_trajectory(output_dir: str | Path, request_id: str, steps: list[dict], meta: dict | None = None) -> Path:
+def save_trajectory(output_dir: str | Path,  # the run's trajectories directory
+                    request_id: str,  # the request's id: the file is `<id>.json`
+                    steps: list[dict],  # the original's `{plan, result}` steps, `[]` when not finished
+                    meta: dict | None = None,  # the sidecar: search conditions, tokens, seconds per step
+                   ) -> Path:
     "Write the trajectory (and its metadata sidecar first), each atomically."
-    if meta is not None: atomic_write_text(output_path(Path(output_dir)/'meta', request_id), json.dumps(meta, indent=2))
+    if meta is not None: atomic_write_text(sidecar_path(output_dir, request_id), json.dumps(meta, indent=2))
     return atomic_write_text(output_path(output_dir, request_id), json.dumps(steps, indent=2, ensure_ascii=False))
 
 # %% ../nbs/05_formats.ipynb #1f7eb1d1
@@ -116,3 +143,178 @@ def load_trajectory(path: str | Path) -> list[dict]:
                                                and isinstance(s.get('result'), str) for s in steps):
         raise AgentsimError(f'{path}: not a trajectory (a list of {{"plan", "result"}} steps)')
     return steps
+
+# %% ../nbs/05_formats.ipynb #b3e349ba
+def read_json(path: str | Path) -> object:
+    "The JSON in `path`; a `ValueError` saying why when it cannot be read."
+    path = Path(path)
+    try: return json.loads(path.read_bytes().decode('utf-8'))
+    except UnicodeDecodeError as e: raise ValueError(f'not UTF-8 text ({e.reason} at byte {e.start})') from e
+    except json.JSONDecodeError as e: raise ValueError(f'not valid JSON ({e})') from e
+    except OSError as e: raise ValueError(f'unreadable ({e.strerror})') from e
+
+# %% ../nbs/05_formats.ipynb #96656118
+_REQUEST_ID = re.compile(r'\d+_\d+')
+
+def is_request_id(name: str) -> bool:
+    "Whether `name` (a file stem) is a request id such as `0_3` or `17_5`."
+    return _REQUEST_ID.fullmatch(name) is not None
+
+def request_id_order(request_id: str) -> tuple[int, int]:
+    "The sort key of a request id: `(file stem, index)` as numbers."
+    stem, index = request_id.split('_')
+    return int(stem), int(index)
+
+# %% ../nbs/05_formats.ipynb #beb9f6a9
+def request_files(directory: str | Path,  # a trajectories, evaluations or `meta/` folder
+                  suffix: str = '.json',
+                 ) -> list[Path]:
+    "The `<id>.json` files at the top level of `directory`, in request id order ([] when it does not exist)."
+    directory = Path(directory)
+    if not directory.is_dir(): return []
+    found = [p for p in directory.glob(f'*{suffix}') if p.is_file() and is_request_id(p.stem)]
+    return sorted(found, key=lambda p: request_id_order(p.stem))
+
+# %% ../nbs/05_formats.ipynb #d61f0974
+def load_sidecar(directory: str | Path,  # a trajectories or evaluations directory
+                 request_id: str,
+                ) -> dict | None:
+    "The sidecar of `request_id`, or None when it has none."
+    path = sidecar_path(directory, request_id)
+    if not path.is_file(): return None
+    try: data = read_json(path)
+    except ValueError as e: raise AgentsimError(f'{path}: {e}') from e
+    if not isinstance(data, dict): raise AgentsimError(f'{path}: not a sidecar (a JSON object)')
+    return data
+
+# %% ../nbs/05_formats.ipynb #783eb686
+RATING_KEYS = ('task_rating', 'tool_rating', 'result_rating')
+
+def _rating_problem(value, where: str) -> str | None:
+    if isinstance(value, bool) or not isinstance(value, int): return f'{where} is {value!r}, not an integer 1-5'
+    if not 1 <= value <= 5: return f'{where} is {value}, outside 1-5'
+    return None
+
+# %% ../nbs/05_formats.ipynb #0140bfec
+def evaluation_problem(data: object) -> str | None:
+    "Why `data` is not a valid evaluation, or None when it is one."
+    if not isinstance(data, dict): return 'not a JSON object'
+    if 'final_answer_rating' not in data: return 'no final_answer_rating'
+    if problem := _rating_problem(data['final_answer_rating'], 'final_answer_rating'): return problem
+    if not isinstance(data.get('steps'), list): return 'no "steps" list'
+    for index, step in enumerate(data['steps']):
+        if not isinstance(step, dict): return f'steps[{index}] is not a JSON object'
+        for key in RATING_KEYS:
+            if key not in step: return f'steps[{index}] has no {key}'
+            if problem := _rating_problem(step[key], f'steps[{index}].{key}'): return problem
+    return None
+
+# %% ../nbs/05_formats.ipynb #3b04d2aa
+def save_evaluation(output_dir: str | Path,  # the run's evaluations directory
+                    request_id: str,
+                    evaluation: dict,  # the original's evaluation: `steps`, `final_answer_rating`, `explanation`
+                    judge_view: str | None = None,  # the trajectory as the judge saw it, written as `<id>.txt`
+                    meta: dict | None = None,  # the sidecar, `meta/<id>.json`
+                   ) -> Path:
+    "Write a valid evaluation (with its view and sidecar first), each atomically."
+    if problem := evaluation_problem(evaluation): raise AgentsimError(f'evaluation of {request_id}: {problem}')
+    if meta is not None: atomic_write_text(sidecar_path(output_dir, request_id), json.dumps(meta, indent=2, ensure_ascii=False))
+    if judge_view is not None: atomic_write_text(output_path(output_dir, request_id, '.txt'), judge_view)
+    return atomic_write_text(output_path(output_dir, request_id), json.dumps(evaluation, indent=2, ensure_ascii=False))
+
+# %% ../nbs/05_formats.ipynb #f31cf28c
+def load_evaluation(path: str | Path) -> dict:
+    "An evaluation file, checked; an `AgentsimError` naming the file and the problem otherwise."
+    path = Path(path)
+    try: data = read_json(path)
+    except ValueError as e: raise AgentsimError(f'{path}: {e}') from e
+    if problem := evaluation_problem(data): raise AgentsimError(f'{path}: {problem}')
+    return data
+
+# %% ../nbs/05_formats.ipynb #3b52abdf
+class RunRecord:
+    "The record of how a run directory was made: `meta/run.json`, read, written and updated here only."
+    def __init__(self, directory: str | Path,  # a trajectories, evaluations or requests directory
+                 name: str = 'run.json'):  # the record's file name in `meta/`
+        self.directory, self.name = Path(directory), name
+
+    @property
+    def path(self) -> Path: return self.directory/META/self.name
+
+    @property
+    def legacy_path(self) -> Path: return self.directory/self.name  # where agentsim kept it before `meta/`
+
+    def exists(self) -> bool: return self.path.is_file() or self.legacy_path.is_file()
+
+    def __repr__(self): return f'RunRecord({self.directory}/{META}/{self.name})' 
+
+# %% ../nbs/05_formats.ipynb #c0e043df
+@patch
+def read(self: RunRecord) -> dict:
+    "What the record holds ({} when there is none); an `AgentsimError` naming the file when it cannot be read."
+    path = self.path if self.path.is_file() else self.legacy_path
+    if not path.is_file(): return {}
+    try: data = read_json(path)
+    except ValueError as e: raise AgentsimError(f'{path}: unreadable run record ({e}); remove it to start afresh') from e
+    if not isinstance(data, dict): raise AgentsimError(f'{path}: not a run record (a JSON object)')
+    return data
+
+# %% ../nbs/05_formats.ipynb #41b16ce2
+@patch
+def update(self: RunRecord, **fields) -> dict:
+    "Add `fields` to the record, keeping what it has; returns the whole record."
+    data = {**self.read(), **fields}
+    atomic_write_text(self.path, json.dumps(data, indent=2, ensure_ascii=False))
+    if self.legacy_path.is_file(): self.legacy_path.unlink()  # moved into meta/: the top level is the original's again
+    return data
+
+# %% ../nbs/05_formats.ipynb #156d410e
+def failures_path(output_dir: str | Path,  # the stage's output directory
+                  shard: tuple[int, int] | None = None,  # `parse_shard`'s (i, n)
+                 ) -> Path:
+    "`meta/failures.json`, or `meta/failures.shard-i-of-n.json` for shard i of n."
+    name = 'failures.json' if shard is None else f'failures.shard-{shard[0]}-of-{shard[1]}.json'
+    return Path(output_dir)/META/name
+
+# %% ../nbs/05_formats.ipynb #ec4a7c16
+def write_failures(output_dir: str | Path,  # the stage's output directory
+                   failures: list[dict],  # `{id, reason}` of each item that failed
+                   shard: tuple[int, int] | None = None,  # `parse_shard`'s (i, n): a shard keeps a file of its own
+                  ) -> Path:
+    "Write the failures file (a list of `{id, reason}`, sorted by id)."
+    path = failures_path(output_dir, shard)
+    (Path(output_dir)/path.name).unlink(missing_ok=True)  # where agentsim kept it before meta/: now out of date
+    failures = sorted(failures, key=lambda f: str(f['id']))
+    return atomic_write_text(path, json.dumps(failures, indent=2, ensure_ascii=False))
+
+# %% ../nbs/05_formats.ipynb #1ac6a6ee
+def read_failures(output_dir: str | Path) -> dict:
+    "Request id -> reason, from every failures file of a stage's output directory (each shard's, older layouts too)."
+    output_dir, failures = Path(output_dir), {}
+    for path in sorted(output_dir.glob('failures*.json')) + sorted((output_dir/META).glob('failures*.json')):
+        try: items = read_json(path)
+        except ValueError as e: raise AgentsimError(f'{path}: {e}') from e
+        if not isinstance(items, list) or not all(isinstance(f, dict) and 'id' in f for f in items):
+            raise AgentsimError(f'{path}: not a failures file (a list of {{"id", "reason"}})')
+        failures.update({str(f['id']): str(f.get('reason', '')) for f in items})
+    return failures
+
+# %% ../nbs/05_formats.ipynb #0a19ff06
+def series_runs(series_dir: str | Path,  # a series directory
+                kind: str = 'evaluations',  # which folders to count: evaluations or trajectories
+               ) -> list[int]:
+    "The i of every `<kind>_<i>` folder in `series_dir`, sorted ([] when there is none)."
+    directory = Path(series_dir)
+    if not directory.is_dir(): return []
+    return sorted(int(p.name.split('_', 1)[1]) for p in directory.iterdir()
+                  if p.is_dir() and re.fullmatch(rf'{kind}_\d+', p.name))
+
+# %% ../nbs/05_formats.ipynb #532ac7b1
+def evaluations_dir_for(trajectories_dir: str | Path,  # a directory `agentsim_trajectories` wrote
+                       ) -> Path | None:
+    "The ratings of `trajectories_dir`: `evaluations_<i>` beside `trajectories_<i>`, or `evaluations` beside `trajectories`; None when there is none."
+    trajectories_dir = Path(trajectories_dir)
+    name = re.sub(r'^trajectories', 'evaluations', trajectories_dir.name)
+    if name == trajectories_dir.name: return None
+    candidate = trajectories_dir.with_name(name)
+    return candidate if candidate.is_dir() else None

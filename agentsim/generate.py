@@ -10,8 +10,8 @@ from pathlib import Path
 from fastcore.meta import delegates
 from fastcore.script import call_parse
 from pydantic import BaseModel, Field, create_model
-from .core import AgentsimError, ModelUnreachable, atomic_write_text, cli_errors, make_output_dir, run_parallel, write_failures
-from .formats import load_requests, parse_requests
+from .core import AgentsimError, ModelUnreachable, atomic_write_text, cli_errors, make_output_dir, run_parallel
+from .formats import RunRecord, load_requests, parse_requests, read_failures, write_failures
 from .llm import LLM, LLMAnswerError, UsageMeter, get_llm
 from .tools import Toolbox
 
@@ -151,6 +151,7 @@ MULTI_EXAMPLES = ['Find the current price of a Tesla Model 3 in Germany.',
 def _steps_wanted(step_counts: list[int]) -> str:
     return ', '.join(f"one that needs {k} tool step{'s' if k > 1 else ''}" for k in step_counts)
 
+# %% ../nbs/10_generate.ipynb #3d50204f
 def generate_batch(llm: LLM, batch: int, toolbox: Toolbox, known: KnownRequests, seed: int = 0,
                    attempts: int = 5) -> dict:
     "Multi-step batch number `batch`: its topic category and 6 requests, the i-th needing i tool steps."
@@ -183,10 +184,10 @@ def generate_batch(llm: LLM, batch: int, toolbox: Toolbox, known: KnownRequests,
 
 # %% ../nbs/10_generate.ipynb #2b76da43
 def _record_generation(out: Path, **settings):
-    record = out/'generation.json'
-    existing = json.loads(record.read_text()) if record.exists() else {}
-    atomic_write_text(record, json.dumps({**existing, **settings}, indent=2))
+    "Add the generator's settings to the requests directory's record, `meta/generation.json`."
+    RunRecord(out, 'generation.json').update(**settings)
 
+# %% ../nbs/10_generate.ipynb #09ccac40
 def requests_single(
     output_dir: str,  # the requests directory; writes 0.txt
     num_requests: int = 20,  # how many single-step requests
@@ -211,6 +212,7 @@ def requests_single(
     _record_generation(out, single_model=model.backend.describe(), single_seed=seed, num_requests=num_requests)
     return {'written': 1, 'skipped': 0, 'failed': 0, 'dropped': dict(known.dropped), 'failures': []}
 
+# %% ../nbs/10_generate.ipynb #582228ba
 def requests_multi(
     output_dir: str,  # the requests directory; writes 1.txt ... N.txt
     num_batches: int = 1,  # batches of 6 requests, one topic category each
@@ -235,7 +237,8 @@ def requests_multi(
         except ModelUnreachable: raise  # nothing can succeed: the whole run stops
         except AgentsimError as e: return {'id': str(batch), 'reason': str(e)}
     failures = [f for f in run_parallel(work, todo, num_workers, 'request batches', progress) if f]
-    write_failures(out, failures)
+    earlier = [{'id': key, 'reason': reason} for key, reason in read_failures(out).items() if key == '0']  # requests_single's
+    write_failures(out, earlier + failures)
     _record_generation(out, multi_model=model.backend.describe(), multi_seed=seed, num_batches=num_batches)
     return {'written': len(todo) - len(failures), 'skipped': num_batches - len(todo), 'failed': len(failures),
             'dropped': dict(known.dropped), 'failures': [f"batch {f['id']}: {f['reason']}" for f in failures]}

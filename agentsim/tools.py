@@ -4,16 +4,17 @@
 
 # %% ../nbs/06_tools.ipynb #9e3d6ccc
 from __future__ import annotations
-import json, random, re
+import datetime, json, random, re
 from dataclasses import dataclass, field
 from pathlib import Path
+from pydantic import BaseModel, ConfigDict, Field, field_validator
 from .core import AgentsimError
 from .formats import Request
 from .llm import LLM, Reply
 
 # %% auto #0
-__all__ = ['DEFAULT_TOOLS', 'CONDITION_NOTES', 'Tool', 'Toolbox', 'load_tools_file', 'draw_condition', 'format_steps', 'refused',
-           'ToolResult', 'run_tool']
+__all__ = ['NO_RECIPIENT', 'DEFAULT_TOOLS', 'CONDITION_NOTES', 'ACTION_MAX_TOKENS', 'Tool', 'SentEmail', 'CreatedEvent',
+           'Toolbox', 'load_tools_file', 'draw_condition', 'format_steps', 'refused', 'ToolResult', 'run_tool']
 
 # %% ../nbs/06_tools.ipynb #302bfa6c
 @dataclass(frozen=True)
@@ -24,6 +25,7 @@ class Tool:
     instructions: str  # how the simulating LLM plays the tool
     searches: bool = False  # a search tool: may return nothing or only part of the answer
     sees_request: bool = False  # also shown the user's original request (the user and the final answer need it)
+    answer: type[BaseModel] | None = None  # an acting tool's answer schema (with `result_text()` and `action()`); None: free text
 
     def __post_init__(self):
         if not re.fullmatch(r'[a-z][a-z0-9_]{0,39}', self.name):
@@ -31,6 +33,57 @@ class Tool:
         if not self.description.strip() or '\n' in self.description.strip():
             raise AgentsimError(f'tool {self.name}: the description must be one non-empty line')
         if not self.instructions.strip(): raise AgentsimError(f'tool {self.name}: the instructions are empty')
+
+# %% ../nbs/06_tools.ipynb #bdefd926
+_STRICT = ConfigDict(json_schema_extra={'additionalProperties': False})
+NO_RECIPIENT = ('', 'none', 'null', 'n/a', 'nobody', 'no one', 'unknown', 'recipient')
+
+class SentEmail(BaseModel):
+    "The email `send_email` sent, as its simulating LLM fills it in."
+    model_config = _STRICT
+    to: str = Field(max_length=200, description='the recipient exactly as the task names it; empty if it names nobody')
+    subject: str = Field(max_length=200, description="the task's subject, else a short fitting one")
+    body: str = Field(max_length=600, description='the text of the email, with every value the task gives for it')
+
+    @property
+    def recipient(self) -> str:
+        "Whom it went to; empty for nobody (a model may write none or unknown where the recipient is missing)."
+        return '' if self.to.strip().lower() in NO_RECIPIENT else self.to.strip()
+
+    def action(self) -> dict | None:
+        "What was done, for the step's sidecar; None when nothing was sent."
+        return {'to': self.recipient, 'subject': self.subject.strip(), 'body': self.body.strip()} if self.recipient else None
+
+    def result_text(self) -> str:
+        "The result the planner reads."
+        if not self.recipient: return 'Error: no recipient'
+        return f'Sent the email "{self.subject.strip()}" to {self.recipient}: {self.body.strip()}'
+
+# %% ../nbs/06_tools.ipynb #b3cf7ae5
+class CreatedEvent(BaseModel):
+    "The calendar event `create_event` created, as its simulating LLM fills it in."
+    model_config = _STRICT
+    # `title`, not `name`: asked for a "name", the 0.5B model wrote the tool's name (create_event) in 5 of 6 tries
+    title: str = Field(min_length=1, max_length=200, description='the event name as the task gives it')
+    # the patterns spell digits [0-9]: llama.cpp's grammar ignores a pattern with \d and lets anything through
+    date: str = Field(pattern=r'^([0-9]{4}-[0-9]{2}-[0-9]{2})?$', description='the date as YYYY-MM-DD; empty if the task gives no date')
+    time: str = Field(pattern=r'^(([01][0-9]|2[0-3]):[0-5][0-9])?$',
+                      description='the start time as HH:MM on the 24-hour clock; empty if the task gives none')
+
+    @field_validator('date')
+    @classmethod
+    def _existing_date(cls, value: str) -> str:
+        if value: datetime.date.fromisoformat(value)  # 2027-02-30 fails here
+        return value
+
+    def action(self) -> dict | None:
+        "What was done, for the step's sidecar; None when nothing was created."
+        return {'name': self.title.strip(), 'date': self.date, 'time': self.time or None} if self.date else None
+
+    def result_text(self) -> str:
+        "The result the planner reads."
+        if not self.date: return 'Error: no date'
+        return f'Created the event "{self.title.strip()}" on {self.date}' + (f' at {self.time}.' if self.time else '.')
 
 # %% ../nbs/06_tools.ipynb #efc8adca
 DEFAULT_TOOLS = [
@@ -51,13 +104,17 @@ DEFAULT_TOOLS = [
          '-> "450 EUR (assuming 150 EUR per night)". Only if the task asks for no number at all, reply "Error: not a '
          'calculation".'),
     Tool('create_event', 'Add an event to the calendar; needs the event name and a date, the time is optional.',
-         'Confirm the new calendar event in one sentence with its name and date, and its time if the task gives one. '
-         'Example: task "Add Dentist on 3 May 2027" -> "Created the event Dentist on 3 May 2027." Only if the task '
-         'gives no date at all, reply "Error: no date".'),
+         'Answer with the event that was created, as JSON with its title, its date as YYYY-MM-DD and its start time as '
+         'HH:MM on the 24-hour clock, or "" when the task gives no time; the date is "" only if the task gives no '
+         'date. Examples: task "Add Dentist on 3 May 2027 at 2:30 pm" -> {"title": "Dentist", "date": "2027-05-03", '
+         '"time": "14:30"}; task "Put the gym in my calendar for June 4, 2027" -> {"title": "Gym", "date": '
+         '"2027-06-04", "time": ""}', answer=CreatedEvent),
     Tool('send_email', 'Send an email; needs a recipient, a subject and the body.',
-         'If the task says whom to send the email to, confirm in one sentence that it was sent, naming the recipient '
-         'and the subject, for example "Sent the email Meeting moved to Friday to tom@example.com." Otherwise reply '
-         '"Error: no recipient".'),
+         'Answer with the email that was sent, as JSON: the recipient exactly as the task names it ("" only if it '
+         'names nobody), the subject the task gives (else a short fitting one), and the body with every name, number '
+         'and date the task says the email should contain. Example: task "Email tom@example.com, subject Meeting, '
+         'that the meeting moved to Friday" -> {"to": "tom@example.com", "subject": "Meeting", "body": "Hi Tom, the '
+         'meeting has moved to Friday."}', answer=SentEmail),
     Tool('use_bash', 'Run a Linux shell command and return its output.',
          'Reply with only the output the command would print on a Linux machine, no explanation. Example: task '
          '"echo hello" -> "hello". If the task is not a shell command, reply "Error: not a shell command".'),
@@ -126,14 +183,17 @@ class ToolResult:
     text: str
     condition: str | None = None  # for search tools: full, partial or none
     reply: Reply | None = None  # the LLM's reply
+    action: dict | None = None  # what an acting tool did, e.g. `{'tool': 'send_email', 'to', 'subject', 'body'}`; None if nothing
     @property
     def refused(self) -> bool: return refused(self.text)
 
+# %% ../nbs/06_tools.ipynb #5cfbc2bb
 CONDITION_NOTES = {
     'partial': ' This time only part of the information was found: leave out an important part of the answer.',
     'none': (' This time the search finds nothing: reply only with one short sentence that says no results were '
              'found for what the task searched, and give no facts.'),
 }
+ACTION_MAX_TOKENS = 400  # an acting tool's JSON answer (an email body) needs more room than a one-line result
 
 def run_tool(tool: Tool, llm: LLM, task: str, request: Request, steps: list[dict],
              condition: str = 'full',  # for search tools: full, partial or none
@@ -146,5 +206,10 @@ def run_tool(tool: Tool, llm: LLM, task: str, request: Request, steps: list[dict
               f'or look up anything, you only write what the tool returns. {instructions}')
     context = f'User request: {request.text}\n\n' if tool.sees_request else ''
     prompt = f'{context}Results of earlier steps:\n{format_steps(steps)}\n\nTask: {task}'
-    reply = llm(prompt, system=system, role='tool', sample=sample, max_tokens=max_tokens)
-    return ToolResult(reply.text.strip(), condition if tool.searches else None, reply)
+    if tool.answer is None:
+        reply = llm(prompt, system=system, role='tool', sample=sample, max_tokens=max_tokens)
+        return ToolResult(reply.text.strip(), condition if tool.searches else None, reply)
+    reply = llm(prompt, schema=tool.answer, system=system, role='tool', sample=sample,
+                max_tokens=max(max_tokens, ACTION_MAX_TOKENS))
+    done = reply.value.action()
+    return ToolResult(reply.value.result_text(), None, reply, action={'tool': tool.name, **done} if done else None)

@@ -4,23 +4,26 @@
 
 # %% ../nbs/09_trajectories.ipynb #95342e1d
 from __future__ import annotations
-import json, random, sys, threading, time
+import os, random, sys, threading, time
 from dataclasses import dataclass, field
 from pathlib import Path
+from fastcore.basics import patch
 from fastcore.meta import delegates
 from fastcore.script import call_parse
 from .agent import AgentResult, run_agent
-from .core import (AgentsimError, atomic_write_text, cli_errors, failures_name, in_shard, make_output_dir,
-                           parse_shard, run_parallel, write_failures)
-from .formats import Request, load_requests, output_path, save_trajectory
-from .llm import LLM, RetryPolicy, UsageMeter, get_llm
+from .cluster import connect_ray, merge_nodes, run_on_cluster
+from .core import AgentsimError, cli_errors, in_shard, make_output_dir, parse_shard, run_parallel
+from .formats import (Request, RequestSet, RunRecord, failures_path, load_requests, load_sidecar, output_path,
+                              read_json, request_files, save_trajectory, write_failures)
+from .llm import LLM, UsageMeter, get_llm
+from .local import parse_model_spec
 from .planners import PLANNERS, check_prompt_format, make_planner
 from .tools import DEFAULT_TOOLS, Toolbox, load_tools_file
 
 # %% auto #0
-__all__ = ['direct_for', 'pending_requests', 'run_seed', 'tool_use', 'update_run_record', 'planner_prompt_format',
-           'TrajectoryRun', 'RunInterrupted', 'generate_trajectories', 'summary_line', 'print_trajectories_summary',
-           'agentsim_trajectories']
+__all__ = ['direct_for', 'pending_requests', 'run_seed', 'tool_use', 'planner_prompt_format', 'TrajectoryRun', 'planner_model',
+           'trajectory_settings', 'trajectory_job', 'keep_run_record', 'RunInterrupted', 'generate_trajectories',
+           'summary_line', 'print_trajectories_summary', 'agentsim_trajectories']
 
 # %% ../nbs/09_trajectories.ipynb #1a3e04e4
 def direct_for(request: Request, direct_answer: str) -> bool:
@@ -36,49 +39,36 @@ def pending_requests(requests: list[Request], output_dir: Path) -> tuple[list[Re
     return [r for r in requests if r.id not in done_ids], done
 
 # %% ../nbs/09_trajectories.ipynb #18ef353d
-def run_seed(output_dir: Path, seed: int | None) -> int:
-    "The seed of the run in `output_dir`: the one given, else the one recorded there, else a fresh one."
-    record = output_dir/'run.json'
-    if record.exists():
-        try: recorded = json.loads(record.read_text())['seed']
-        except (OSError, ValueError, KeyError, TypeError) as e:
-            raise AgentsimError(f'{record}: unreadable run record ({e}); remove it or pass --seed') from e
-        if seed is not None and seed != recorded:
-            raise AgentsimError(f'--seed {seed}: {output_dir} was made with seed {recorded}; use another --output_dir')
-        return recorded
-    return seed if seed is not None else random.SystemRandom().randrange(1, 2**31)
+def run_seed(record: RunRecord,  # the output directory's run record
+             seed: int | None,  # `--seed`, or None
+            ) -> int:
+    "The seed of the run: the one given, else the one recorded, else a fresh one."
+    recorded = record.read().get('seed')
+    if recorded is None: return seed if seed is not None else random.SystemRandom().randrange(1, 2**31)
+    if seed is not None and seed != recorded:
+        raise AgentsimError(f'--seed {seed}: {record.directory} was made with seed {recorded}; use another --output_dir')
+    return recorded
 
 # %% ../nbs/09_trajectories.ipynb #7cebb24d
 def tool_use(output_dir: Path) -> dict:
-    "Per tool: steps that used it and how many of them it refused, over every trajectory sidecar in `output_dir/meta`."
+    "Per tool: steps that used it and how many of them it refused, over every trajectory sidecar in `output_dir`."
     use = {}
-    for sidecar in sorted((Path(output_dir)/'meta').glob('*.json')):
-        try: steps = json.loads(sidecar.read_text(encoding='utf-8')).get('steps', [])
-        except (OSError, ValueError, AttributeError) as e: raise AgentsimError(f'{sidecar}: unreadable sidecar ({e})') from e
-        for step in steps:
+    for path in request_files(Path(output_dir)/'meta'):
+        for step in (load_sidecar(output_dir, path.stem) or {}).get('steps', []):
             counts = use.setdefault(step['tool'], {'calls': 0, 'refused': 0})
             counts['calls'] += 1
             counts['refused'] += bool(step.get('refused'))
     for counts in use.values(): counts['refusal_rate'] = round(counts['refused'] / counts['calls'], 3)
     return dict(sorted(use.items()))
 
-def update_run_record(output_dir: Path, **fields) -> dict:
-    "Add `fields` to `output_dir/run.json`, keeping what it has."
-    record = Path(output_dir)/'run.json'
-    data = json.loads(record.read_text()) if record.exists() else {}
-    data.update(fields)
-    atomic_write_text(record, json.dumps(data, indent=2))
-    return data
-
 # %% ../nbs/09_trajectories.ipynb #1aafa0dd
 def planner_prompt_format(prompt_format: str | None,  # `--prompt_format`, or None for "whatever fits the model"
                           planner_llm: str | None,  # `--planner_llm`
                          ) -> str:
     "The fine-tuned planner's prompt layout: the one given, else the one its fine-tune recorded, else `original`."
-    trained = None
-    if planner_llm and planner_llm.strip().startswith('local+lora:'):
-        settings = Path(planner_llm.strip()[len('local+lora:'):]).expanduser()/'settings.json'
-        if settings.is_file(): trained = json.loads(settings.read_text()).get('prompt_format')
+    trained, lora_dir = None, parse_model_spec(planner_llm, '--planner_llm').lora_dir if planner_llm else None
+    if lora_dir is not None and (lora_dir/'settings.json').is_file():
+        trained = read_json(lora_dir/'settings.json').get('prompt_format')  # agentsim_finetune's settings
     if prompt_format is None: return trained or 'original'
     check_prompt_format(prompt_format)
     if trained and trained != prompt_format:
@@ -88,67 +78,144 @@ def planner_prompt_format(prompt_format: str | None,  # `--prompt_format`, or No
 # %% ../nbs/09_trajectories.ipynb #baac89db
 @dataclass
 class TrajectoryRun:
-    "Everything one `agentsim_trajectories` invocation needs."
+    "One trajectories run: the planner, the tools' model, where results go, and the settings every request shares."
     planner: object  # a `Planner`
-    tool_llm: LLM
+    tool_llm: LLM  # who plays the tools
     output_dir: Path
-    seed: int
-    direct_answer: str = 'off'
+    seed: int  # decides the search conditions; the replay cache's sample index
+    direct_answer: str = 'off'  # off, simple or on
     max_steps: int = 10
-    p_none: float = 0.1
-    p_partial: float = 0.1
-    hints: bool = False
+    p_no_answer: float = 0.1  # probability that a search finds nothing
+    p_partial_answer: float = 0.1  # probability that it finds only part of the answer
+    hints: bool = False  # the request generator's note on the steps, for a teacher
     shard: tuple[int, int] | None = None  # `parse_shard`'s (i, n): its failures go to a file of its own
     counts: dict = field(default_factory=lambda: {'done': 0, 'unfinished': 0, 'failed': 0, 'skipped': 0})
-    failures: list = field(default_factory=list)
+    failures: list = field(default_factory=list)  # `{id, reason}` of each request that failed
     _lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
 
-    def run_one(self, request: Request) -> AgentResult:
-        "Run one request and save its trajectory (with its sidecar), or record its failure."
-        result = run_agent(request, self.planner, self.tool_llm, seed=self.seed, max_steps=self.max_steps,
-                           direct=direct_for(request, self.direct_answer), p_none=self.p_none, p_partial=self.p_partial,
-                           hints=self.hints)
-        if result.failure is None:
-            meta = {'request_id': request.id, 'seed': self.seed, 'planner': self.planner.kind,
-                    'finished': result.finished, 'steps': result.step_meta}
-            save_trajectory(self.output_dir, request.id, result.trajectory, meta)
-        return result
+# %% ../nbs/09_trajectories.ipynb #ff5dfaf3
+@patch
+def compute(self: TrajectoryRun, request: Request) -> AgentResult:
+    "The agent's run on `request`: its steps, sidecar data and outcome; no file is written."
+    return run_agent(request, self.planner, self.tool_llm, seed=self.seed, max_steps=self.max_steps,
+                     direct=direct_for(request, self.direct_answer), p_none=self.p_no_answer,
+                     p_partial=self.p_partial_answer, hints=self.hints)
 
-    def record(self, result: AgentResult):
-        with self._lock:
-            if result.failure is not None:
-                self.counts['failed'] += 1
-                self.failures.append({'id': result.request.id, 'reason': result.failure})
-            else: self.counts['done' if result.finished else 'unfinished'] += 1
+# %% ../nbs/09_trajectories.ipynb #3a122a1d
+@patch
+def save(self: TrajectoryRun, result: AgentResult) -> AgentResult:
+    "Write a computed request's trajectory (with its sidecar), or record its failure; count the outcome."
+    if result.failure is None:
+        meta = {'request_id': result.request.id, 'seed': self.seed, 'planner': self.planner.kind,
+                'finished': result.finished, 'steps': result.step_meta}
+        save_trajectory(self.output_dir, result.request.id, result.trajectory, meta)
+    with self._lock:
+        if result.failure is not None:
+            self.counts['failed'] += 1
+            self.failures.append({'id': result.request.id, 'reason': result.failure})
+        else: self.counts['done' if result.finished else 'unfinished'] += 1
+    return result
 
-    def run(self, requests: list[Request], num_workers: int = 1, progress: bool = True) -> dict:
-        "Run `requests` on `num_workers` threads; returns the counts. Ctrl-C stops after saving what finished."
-        try: run_parallel(lambda r: self.record(self.run_one(r)), requests, num_workers, 'trajectories', progress)
-        finally: write_failures(self.output_dir, self.failures, self.shard)
-        return self.counts
+# %% ../nbs/09_trajectories.ipynb #7165d78c
+@patch
+def run(self: TrajectoryRun, requests: list[Request], num_workers: int = 1, progress: bool = True,
+        file_problems: list[dict] = (),  # `{id, reason}` of requests files that could not be read
+        ray_settings: dict | None = None,  # on the connected Ray cluster: what `trajectory_job` rebuilds the run from
+        nodes: dict | None = None) -> dict:  # on Ray: filled with the requests each node did
+    "Run and save `requests` on `num_workers` threads, or on Ray; returns the counts. Ctrl-C stops after saving what finished."
+    try:
+        if ray_settings is None:
+            run_parallel(lambda request: self.save(self.compute(request)), requests, num_workers, 'trajectories', progress)
+        else: run_on_cluster(trajectory_job, ray_settings, requests, self.save, num_workers, self.tool_llm.cache,
+                             self.tool_llm.usage, 'trajectories', progress, nodes=nodes)
+    finally: write_failures(self.output_dir, [*file_problems, *self.failures], self.shard)
+    return self.counts
 
 # %% ../nbs/09_trajectories.ipynb #a0508f35
-def _check_flags(num_workers, max_steps, planner_port, p_no_answer, p_partial_answer):
+def _check_flags(planner, num_workers, max_steps, planner_port, p_no_answer, p_partial_answer, direct_answer):
+    if planner not in PLANNERS: raise AgentsimError(f'--planner {planner!r}: choose prompted (or openai), finetuned or zeroshot')
     if num_workers < 1: raise AgentsimError(f'--num_workers must be at least 1, got {num_workers}')
     if max_steps < 1: raise AgentsimError(f'--max_steps must be at least 1, got {max_steps}')
     if not 0 < planner_port < 65536: raise AgentsimError(f'--planner_port must be a TCP port (1-65535), got {planner_port}')
     for flag, p in (('--p_no_answer', p_no_answer), ('--p_partial_answer', p_partial_answer)):
         if not 0 <= p <= 1: raise AgentsimError(f'{flag} must be a probability (0-1), got {p}')
     if p_no_answer + p_partial_answer > 1: raise AgentsimError('--p_no_answer + --p_partial_answer must not exceed 1')
+    direct_for(Request('0_0', ''), direct_answer)
+
+# %% ../nbs/09_trajectories.ipynb #0a1a5977
+def planner_model(planner: str,  # `--planner`
+                  tool_llm: LLM,  # the tools' model, which the prompted planner shares
+                  planner_llm: str | None = None,  # `--planner_llm`
+                  planner_host: str = 'localhost', planner_port: int = 8080,  # the llama.cpp server otherwise
+                  planner_template: str = 'mistral',  # its instruct template
+                  **llm_options,  # base_url, cache, usage: as for the tools' model
+                 ) -> LLM:
+    "The model the planner asks, from the planner flags."
+    if planner_llm: return get_llm(planner_llm, template=planner_template, flag='--planner_llm', **llm_options)
+    if planner in ('finetuned', 'zeroshot'):
+        llm_options.pop('base_url', None)  # a llama.cpp server has its own address
+        return get_llm(f'http://{planner_host}:{planner_port}', template=planner_template, **llm_options)
+    return tool_llm
+
+# %% ../nbs/09_trajectories.ipynb #34376e55
+def trajectory_settings(job: TrajectoryRun,  # the driver's run
+                        planner: str, toolbox: Toolbox, prompt_format: str,  # how its planner was made
+                        **model_flags,  # llm, base_url, planner_llm, planner_host, planner_port, planner_template, no_cache
+                       ) -> dict:
+    "The plain settings a Ray task rebuilds `job` from."
+    return {'planner': planner, 'tools': list(toolbox.tools.values()), 'prompt_format': prompt_format, 'seed': job.seed,
+            'direct_answer': job.direct_answer, 'max_steps': job.max_steps, 'p_no_answer': job.p_no_answer,
+            'p_partial_answer': job.p_partial_answer, 'hints': job.hints, **model_flags}
+
+# %% ../nbs/09_trajectories.ipynb #635ebedd
+def trajectory_job(settings: dict,  # what `trajectory_settings` returned
+                   context,  # the task's `agentsim.cluster.TaskContext`
+                  ):
+    "A Ray task's copy of a trajectories run: the function that computes one request."
+    s, cache = settings, not settings['no_cache']
+    tool_llm = context.adopt(get_llm(s['llm'], base_url=s['base_url'], cache=False, usage=context.usage), cache)
+    model = context.adopt(planner_model(s['planner'], tool_llm, s['planner_llm'], s['planner_host'], s['planner_port'],
+                                        s['planner_template'], base_url=s['base_url'], cache=False, usage=context.usage), cache)
+    planner = make_planner(s['planner'], model, Toolbox(s['tools']), s['prompt_format'])
+    return TrajectoryRun(planner, tool_llm, None, s['seed'], s['direct_answer'], s['max_steps'], s['p_no_answer'],
+                         s['p_partial_answer'], s['hints']).compute
+
+# %% ../nbs/09_trajectories.ipynb #17dd865b
+def keep_run_record(record: RunRecord,  # the output directory's record
+                    settings: dict,  # how this run makes its trajectories
+                   ) -> dict:
+    "Write the record of a new run; for a resumed one, check that the prompt layout is the recorded one."
+    recorded = record.read()
+    if not recorded: return record.update(**settings)
+    if settings['prompt_format'] is not None and recorded.get('prompt_format') not in (None, settings['prompt_format']):
+        raise AgentsimError(f"--prompt_format {settings['prompt_format']}: {record.directory} was made with "
+                            f"--prompt_format {recorded['prompt_format']}; use another --output_dir")
+    return recorded
 
 # %% ../nbs/09_trajectories.ipynb #dd8ea8a3
 class RunInterrupted(KeyboardInterrupt):
     "Ctrl-C during a trajectories run; `summary` is what `generate_trajectories` would have returned so far."
     def __init__(self, summary: dict):
-        super().__init__('interrupted')
+        super().__init__('interrupted: finished trajectories are saved; run the same command again to go on')
         self.summary = summary
+
+# %% ../nbs/09_trajectories.ipynb #db1dc287
+@patch
+def summary(self: TrajectoryRun, start: float,  # `time.monotonic()` when the run began
+            request_set: RequestSet,  # the requests it read
+           ) -> dict:
+    "What `generate_trajectories` returns: the counts, the seed, the failures and the requests files skipped."
+    failures_file = failures_path(self.output_dir, self.shard)
+    return {**self.counts, 'seconds': round(time.monotonic() - start, 1), 'unreadable': len(request_set.failures),
+            'seed': self.seed, 'failures': self.failures, 'problems': list(request_set.problems),
+            'output_dir': str(self.output_dir), 'failures_file': str(failures_file.relative_to(self.output_dir))}
 
 # %% ../nbs/09_trajectories.ipynb #c0e4226c
 def generate_trajectories(
     requests_dir: str,  # the requests files (0.txt, 1.txt, ...)
     output_dir: str,  # where <id>.json trajectories go
     *,
-    planner: str = 'openai',  # openai (the prompted planner), finetuned or zeroshot
+    planner: str = 'openai',  # prompted (the original's name: openai), finetuned or zeroshot
     planner_host: str = 'localhost',  # llama.cpp server of the finetuned / zeroshot planner
     planner_port: int = 8080,  # its port
     direct_answer: str = 'off',  # off, simple (answer 0_* requests in one step) or on (all)
@@ -165,65 +232,54 @@ def generate_trajectories(
     no_cache: bool = False,  # ask the models even when the replay cache has the answer
     prompt_format: str | None = None,  # the fine-tuned planner's prompt layout: original (the published models') or agentsim; default: what a local+lora planner was trained on, else original
     hints: bool = False,  # show the planner each request's note on the steps it needs: a teacher's privilege, never for evaluation
-    shard: str | None = None,  # i/n: only the requests in shard i of n (by request id), one machine's share of the set; needs --seed
+    shard: str | None = None,  # i/n: only the requests in shard i of n (by request id), one machine's share of the set; give every shard the same seed
+    ray: str | None = None,  # run on a Ray cluster: auto (the running one), HOST:PORT (its head) or local (start one here); needs the ray extra
     progress: bool = True,  # show a progress bar
     usage: UsageMeter | None = None,  # counts the model calls and tokens (default: a new meter)
 ) -> dict:
     "Run the agent on every request in `requests_dir` without a trajectory in `output_dir`; returns a summary."
     start = time.monotonic()
-    _check_flags(num_workers, max_steps, planner_port, p_no_answer, p_partial_answer)
-    if planner not in PLANNERS: raise AgentsimError(f'--planner {planner!r}: choose openai, finetuned or zeroshot')
+    _check_flags(planner, num_workers, max_steps, planner_port, p_no_answer, p_partial_answer, direct_answer)
     prompt_format = planner_prompt_format(prompt_format, planner_llm if planner == 'finetuned' else None)
-    direct_for(Request('0_0', ''), direct_answer)  # validates the flag before any work
     toolbox = Toolbox(DEFAULT_TOOLS + (load_tools_file(tools_file) if tools_file else []))
-    request_set = load_requests(requests_dir)
-    out, shard_of = Path(output_dir), parse_shard(shard)
-    if shard_of and seed is None and not (out/'run.json').exists():
+    request_set, out, shard_of = load_requests(requests_dir), Path(output_dir), parse_shard(shard)
+    record = RunRecord(out)
+    if shard_of and seed is None and not record.exists():
         raise AgentsimError(f'--shard {shard} needs --seed: every shard must draw the same search conditions')
+    if ray: connect_ray(ray)  # before anything is written: a head that cannot be reached leaves no trace
     make_output_dir(out)
-    run_record = out/'run.json'
-    seed = run_seed(out, seed)
-    usage = usage or UsageMeter()
+    seed, usage = run_seed(record, seed), usage or UsageMeter()
     tool_llm = get_llm(llm, base_url=base_url, cache=not no_cache, usage=usage)
-    if planner_llm: planner_model = get_llm(planner_llm, base_url=base_url, cache=not no_cache, usage=usage,
-                                            template=planner_template)
-    elif planner in ('finetuned', 'zeroshot'):
-        planner_model = get_llm(f'http://{planner_host}:{planner_port}', cache=not no_cache, usage=usage,
-                                template=planner_template)
-    else: planner_model = tool_llm
-    the_planner = make_planner(planner, planner_model, toolbox, prompt_format)
-    todo, done = pending_requests([r for r in request_set.requests if in_shard(r.id, shard_of)], out)
-    if run_record.exists():
-        recorded = json.loads(run_record.read_text()).get('prompt_format')
-        if planner == 'finetuned' and recorded not in (None, prompt_format):
-            raise AgentsimError(f'--prompt_format {prompt_format}: {out} was made with --prompt_format {recorded}; '
-                                'use another --output_dir')
-    else:
-        atomic_write_text(run_record, json.dumps({
-            'seed': seed, 'planner': planner, 'planner_model': planner_model.backend.describe(),
-            'tool_model': tool_llm.backend.describe(), 'direct_answer': direct_answer, 'max_steps': max_steps,
-            'p_no_answer': p_no_answer, 'p_partial_answer': p_partial_answer, 'tools': toolbox.names,
-            'prompt_format': prompt_format if planner == 'finetuned' else None, 'hints': hints}, indent=2))
-    job = TrajectoryRun(the_planner, tool_llm, out, seed, direct_answer=direct_answer, max_steps=max_steps,
-                        p_none=p_no_answer, p_partial=p_partial_answer, hints=hints, shard=shard_of)
-    job.counts['skipped'] = len(done)
-    def summary() -> dict:
-        job.counts.update(seconds=round(time.monotonic() - start, 1), bad_files=len(request_set.problems))
-        return {**job.counts, 'seed': seed, 'failures': job.failures, 'problems': list(request_set.problems),
-                'output_dir': str(out), 'failures_file': failures_name(shard_of)}
-    try: job.run(todo, num_workers, progress)
-    except KeyboardInterrupt as e: raise RunInterrupted(summary()) from e
+    model = planner_model(planner, tool_llm, planner_llm, planner_host, planner_port, planner_template,
+                          base_url=base_url, cache=not no_cache, usage=usage)
+    job = TrajectoryRun(make_planner(planner, model, toolbox, prompt_format), tool_llm, out, seed, direct_answer,
+                        max_steps, p_no_answer, p_partial_answer, hints, shard_of)
+    keep_run_record(record, {'seed': seed, 'planner': planner, 'planner_model': model.backend.describe(),
+                             'tool_model': tool_llm.backend.describe(), 'direct_answer': direct_answer,
+                             'max_steps': max_steps, 'p_no_answer': p_no_answer, 'p_partial_answer': p_partial_answer,
+                             'tools': toolbox.names, 'prompt_format': prompt_format if planner == 'finetuned' else None,
+                             'hints': hints, 'requests_dir': os.path.relpath(requests_dir, out)})
+    todo, done = pending_requests([r for r in request_set if in_shard(r.id, shard_of)], out)
+    job.counts['skipped'], nodes = len(done), {}
+    on_ray = ray and trajectory_settings(job, planner, toolbox, prompt_format, llm=llm, base_url=base_url, planner_llm=planner_llm,
+                                         planner_host=planner_host, planner_port=planner_port,
+                                         planner_template=planner_template, no_cache=no_cache)
+    try: job.run(todo, num_workers, progress, request_set.failures, on_ray or None, nodes)
+    except KeyboardInterrupt as e: raise RunInterrupted(job.summary(start, request_set)) from e
     finally:  # a shard sees only its own trajectories: the whole directory's tool use is written by an unsharded run
-        if shard_of is None: update_run_record(out, tool_use=tool_use(out))
-    return summary()
+        if shard_of is None: record.update(tool_use=tool_use(out))
+        if nodes: record.update(ray_nodes=merge_nodes(record.read().get('ray_nodes'), nodes))
+    return job.summary(start, request_set)
 
 # %% ../nbs/09_trajectories.ipynb #482361c7
 def summary_line(summary: dict,  # what `generate_trajectories` returned
                  output_dir: str | Path,  # its output directory
                 ) -> str:
     "The counts of a trajectories run in one line."
+    failures = Path(output_dir)/summary.get('failures_file', 'meta/failures.json')
+    unreadable = f", {summary['unreadable']} requests or files unreadable" if summary.get('unreadable') else ''
     return (f"trajectories: {summary['done']} finished, {summary['unfinished']} not finished in time (saved as []), "
-            f"{summary['failed']} failed (see {Path(output_dir)/summary.get('failures_file', 'failures.json')}), {summary['skipped']} skipped "
+            f"{summary['failed']} failed{unreadable} (see {failures}), {summary['skipped']} skipped "
             f"(already done); {summary.get('seconds', 0)} s")
 
 # %% ../nbs/09_trajectories.ipynb #c03d46d0
@@ -246,7 +302,6 @@ def agentsim_trajectories(
     usage = UsageMeter()
     try: summary = generate_trajectories(requests_dir, output_dir, usage=usage, **kwargs)
     except RunInterrupted as e:
-        print_trajectories_summary(e.summary, output_dir, usage)
-        print('interrupted: finished trajectories are saved; run the same command again to go on', file=sys.stderr)
+        print_trajectories_summary(e.summary, output_dir, usage)  # a Ctrl-C in Python: what was done (a signal leaves at once)
         raise
     print_trajectories_summary(summary, output_dir, usage)

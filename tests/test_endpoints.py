@@ -72,4 +72,4 @@ def test_a_run_over_two_replicas(tmp_path, monkeypatch):
                                         num_workers=4, base_url=f'{first.url}/v1,{second.url}/v1', progress=False)
         assert summary['failed'] == 0 and summary['done'] + summary['unfinished'] == 12
         assert first.count > 0 and second.count > 0
-    assert json.loads((tmp_path/'out'/'run.json').read_text())['tool_model'].count('127.0.0.1') == 2
+    assert json.loads((tmp_path/'out'/'meta'/'run.json').read_text())['tool_model'].count('127.0.0.1') == 2

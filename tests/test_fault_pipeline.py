@@ -39,7 +39,8 @@ def run_pipeline(out: Path, url: str):
     generate_trajectories(out/'requests', out/'trajectories', planner='finetuned', planner_host='127.0.0.1',
                           planner_port=int(url.rsplit(':', 1)[1]), direct_answer='simple', num_workers=4, seed=1,
                           max_steps=3, progress=False, **model)
-    evaluate_trajectories(out/'requests', out/'trajectories', out/'evaluations', num_workers=4, progress=False, **model)
+    evaluate_trajectories(out/'requests', out/'trajectories', out/'evaluations', num_workers=4, progress=False,
+                          judge_method='single', **model)  # the scripted server answers the one-call judge
     return package_dataset(out/'requests', out/'trajectories', out/'evaluations', out/'dataset', validation_size=5)
 
 
@@ -48,7 +49,7 @@ def snapshot(out: Path) -> dict:
 
 
 def failed_ids(directory: Path) -> set:
-    path = directory/'failures.json'
+    path = directory/'meta'/'failures.json'
     return {f['id'] for f in json.loads(path.read_text())} if path.exists() else set()
 
 
@@ -117,7 +118,8 @@ def test_sigkill_at_random_moments_loses_nothing(tmp_path):
                     f'--base_url={server.url}/v1', '--seed=1', '--num_workers=3']
         def ratings(out, cache):
             return ['agentsim_evaluate', f'--requests_dir={requests}', f'--trajectories_dir={out}',
-                    f'--output_dir={out}_evaluations', '--llm=openai:m', f'--base_url={server.url}/v1', '--num_workers=3']
+                    f'--output_dir={out}_evaluations', '--llm=openai:m', f'--base_url={server.url}/v1', '--num_workers=3',
+                    '--judge_method=single']
         answers_before = 0
         for make in (trajectories, ratings):
             subprocess.run(make(tmp_path/'reference', tmp_path/'ref.sqlite'), env=env(tmp_path/'ref.sqlite'), check=True,
@@ -175,5 +177,6 @@ def test_ctrl_c_stops_cleanly_with_a_summary(tmp_path):
     saved = list((tmp_path/'out').glob('*_*.json'))
     assert 0 < len(saved) < 24 and all(json.loads(p.read_text()) == [] for p in saved)  # not finished in 10 steps: []
     assert 'Traceback' not in stderr
-    interrupted = [f for f in json.loads((tmp_path/'out'/'failures.json').read_text()) if 'interrupted' in f['reason']]
+    failures = tmp_path/'out'/'meta'/'failures.json'  # nothing is written after the signal: it may not exist
+    interrupted = [f for f in json.loads(failures.read_text()) if 'interrupted' in f['reason']] if failures.exists() else []
     assert len(interrupted) <= 2  # the ones running when Ctrl-C came; never saved half-done

@@ -226,7 +226,7 @@ def test_the_finetuned_planner_runs_from_its_spec(run_dir, tmp_path, fault_serve
                                         base_url=f'{fault_server.url}/v1', seed=1, max_steps=2, progress=False)
     finally: stop_embedded_server()
     assert summary['failures'] == [] and summary['done'] + summary['unfinished'] == 1  # every plan parsed
-    record = json.loads((tmp_path/'out'/'run.json').read_text())
+    record = json.loads((tmp_path/'out'/'meta'/'run.json').read_text())
     assert record['planner_model'] == f'the local model local+lora:{run_dir}' and record['prompt_format'] == 'original'
     check = subprocess.run(['agentsim_check', f'--llm=local+lora:{run_dir}'], capture_output=True, text=True, timeout=300,
                            env={**os.environ, 'AGENTSIM_CACHE': 'off'})

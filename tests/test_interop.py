@@ -54,7 +54,7 @@ def test_finetuned_planner_sends_the_original_prompt_bytes(fault_server, tmp_pat
     assert summary['done'] == 1 and len(planner.bodies) == 3 and not planner.expected
     steps = json.loads((tmp_path/'out'/'1_0.json').read_text())
     assert [list(s['plan']) for s in steps] == [['context_information_summary', 'thoughts', 'task', 'selected_tool']] * 3
-    assert json.loads((tmp_path/'out'/'run.json').read_text())['prompt_format'] == 'original'
+    assert json.loads((tmp_path/'out'/'meta'/'run.json').read_text())['prompt_format'] == 'original'
 
 
 def test_agentsim_layout_is_a_named_alternative_and_runs_do_not_mix(fault_server, tmp_path):
@@ -67,7 +67,7 @@ def test_agentsim_layout_is_a_named_alternative_and_runs_do_not_mix(fault_server
                                         planner_port=planner.port, llm='openai:m', base_url=f'{fault_server.url}/v1',
                                         seed=1, progress=False, prompt_format='agentsim')
     assert planner.problems == [] and summary['done'] == 1
-    assert json.loads((tmp_path/'out'/'run.json').read_text())['prompt_format'] == 'agentsim'
+    assert json.loads((tmp_path/'out'/'meta'/'run.json').read_text())['prompt_format'] == 'agentsim'
     with pytest.raises(AgentsimError, match='made with --prompt_format agentsim'):
         generate_trajectories(tmp_path/'requests', tmp_path/'out', planner='finetuned', planner_port=9,
                               llm='openai:m', base_url=f'{fault_server.url}/v1', progress=False)
@@ -76,13 +76,13 @@ def test_agentsim_layout_is_a_named_alternative_and_runs_do_not_mix(fault_server
 def test_tool_refusals_are_counted_in_the_run_record(fault_server, tmp_path):
     write_requests(tmp_path/'requests', ['Email the weather in Oslo to my boss.'])
     prompted = lambda task, tool: json.dumps({'user_request': 'u', 'missing_information_or_action': 'm', **plan(task, tool)})
-    plans = iter([prompted('Send the weather', 'send_email'), 'Error: no recipient address in the task.',
+    plans = iter([prompted('Send the weather', 'send_email'), json.dumps({'to': '', 'subject': 'Weather', 'body': 'Oslo weather'}),
                   prompted('Find the weather in Oslo', 'search_internet'), 'Oslo: 4 degrees and rain.',
                   prompted('Answer', 'final_answer'), 'It is 4 degrees and raining in Oslo.'])
     fault_server.responder = lambda path, body: next(plans)
     generate_trajectories(tmp_path/'requests', tmp_path/'out', llm='openai:m', base_url=f'{fault_server.url}/v1', seed=1,
                           p_no_answer=0, p_partial_answer=0, progress=False, hints=True)
-    record = json.loads((tmp_path/'out'/'run.json').read_text())
+    record = json.loads((tmp_path/'out'/'meta'/'run.json').read_text())
     use = record['tool_use']
     assert record['hints'] is True  # a run made with privileged hints says so
     assert use['send_email'] == {'calls': 1, 'refused': 1, 'refusal_rate': 1.0}
@@ -167,7 +167,7 @@ def test_a_judge_that_rates_too_many_steps_loses_nothing(fault_server, tmp_path)
     write_rated_run(tmp_path, 1)
     rating = {'explanation': 'fine', 'task_rating': 4, 'tool_rating': 5, 'result_rating': 3}
     fault_server.script(('ok', json.dumps({'steps': [rating] * 3, 'explanation': 'ok', 'final_answer_rating': 5})))
-    counts = evaluate_trajectories(tmp_path/'requests', tmp_path/'trajectories', tmp_path/'ratings', llm='openai:m',
+    counts = evaluate_trajectories(tmp_path/'requests', tmp_path/'trajectories', tmp_path/'ratings', llm='openai:m', judge_method='single',
                                    base_url=f'{fault_server.url}/v1', progress=False)
     saved = json.loads((tmp_path/'ratings'/'1_0.json').read_text())
     assert counts['failed'] == 0 and len(saved['steps']) == 1 and fault_server.count == 1

@@ -54,7 +54,7 @@ def test_a_batch_that_stays_bad_is_recorded(fault_server, tmp_path):
     fault_server.default_content = batch('same', n=6).replace('same request 1', 'same request 0')  # always a duplicate
     counts = requests_multi(tmp_path, num_batches=1, progress=False, **model(fault_server))
     assert counts['failed'] == 1 and not (tmp_path/'1.txt').exists()
-    failure = json.loads((tmp_path/'failures.json').read_text())[0]
+    failure = json.loads((tmp_path/'meta'/'failures.json').read_text())[0]
     assert failure['id'] == '1' and '1 of 6 requests still missing' in failure['reason'] and fault_server.count == 5
     assert 'the last answer: 6 duplicate' in failure['reason']  # every request of the last answer was known
 
@@ -83,6 +83,7 @@ def test_evaluation_format_counts_and_reasks(fault_server, tmp_path):
     (tmp_path/'trajectories'/'1_4.json').write_text('{"plan": 1}')
     fault_server.script(('ok', judge_answer(3)), ('ok', judge_answer(1)), ('ok', judge_answer(0, final=2)))
     counts = evaluate_trajectories(tmp_path/'requests', tmp_path/'trajectories', tmp_path/'evaluations', num_workers=1,
+                                   judge_method='single',  # the original's one-call judge: its answer format is tested here
                                    output_formatted_trajectories=True, progress=False, **model(fault_server))
     assert {k: counts[k] for k in ('rated', 'empty', 'missing', 'failed')} == {'rated': 2, 'empty': 1, 'missing': 1, 'failed': 1}
     evaluation = json.loads((tmp_path/'evaluations'/'1_0.json').read_text())
@@ -90,11 +91,11 @@ def test_evaluation_format_counts_and_reasks(fault_server, tmp_path):
     assert evaluation['steps'] == [{'task_rating': 4, 'tool_rating': 5, 'result_rating': 3, 'explanation': 'fine'}]
     assert json.loads((tmp_path/'evaluations'/'1_3.json').read_text())['steps'] == []
     assert 'Final answer: r' in (tmp_path/'evaluations'/'1_0.txt').read_text()
-    failures = json.loads((tmp_path/'evaluations'/'failures.json').read_text())
+    failures = json.loads((tmp_path/'evaluations'/'meta'/'failures.json').read_text())
     assert failures[0]['id'] == '1_4' and 'not a trajectory' in failures[0]['reason']
     schema = fault_server.requests[0]['body']['response_format']['json_schema']['schema']
     assert schema['properties']['steps']['minItems'] == 1 == schema['properties']['steps']['maxItems']
-    again = evaluate_trajectories(tmp_path/'requests', tmp_path/'trajectories', tmp_path/'evaluations',
+    again = evaluate_trajectories(tmp_path/'requests', tmp_path/'trajectories', tmp_path/'evaluations', judge_method='single',
                                   progress=False, **model(fault_server))
     assert again['skipped'] == 2 and again['rated'] == 0
 
@@ -103,7 +104,7 @@ def test_evaluation_format_counts_and_reasks(fault_server, tmp_path):
 def test_ratings_out_of_range_are_asked_again(fault_server, tmp_path, bad):
     write_run(tmp_path, {0: [step('search_internet'), step('final_answer')]})
     fault_server.script(('ok', bad), ('ok', judge_answer(1, final=5)))
-    evaluate_trajectories(tmp_path/'requests', tmp_path/'trajectories', tmp_path/'evaluations', progress=False,
+    evaluate_trajectories(tmp_path/'requests', tmp_path/'trajectories', tmp_path/'evaluations', progress=False, judge_method='single',
                           **model(fault_server))
     assert json.loads((tmp_path/'evaluations'/'1_0.json').read_text())['final_answer_rating'] == 5
 
@@ -138,10 +139,10 @@ def test_package_reports_bad_evaluations(tmp_path, capsys):
     write_run(tmp_path, {0: [step('final_answer')], 1: [step('final_answer')]})
     (tmp_path/'evaluations').mkdir()
     (tmp_path/'evaluations'/'1_0.json').write_text('{"final_answer_rating": 9}')
-    (tmp_path/'evaluations'/'1_1.json').write_text('{"final_answer_rating": 4}')
+    (tmp_path/'evaluations'/'1_1.json').write_text('{"final_answer_rating": 4, "steps": [], "explanation": ""}')
     counts = package_dataset(tmp_path/'requests', tmp_path/'trajectories', tmp_path/'evaluations', tmp_path/'ds', 0)
     assert counts['kept'] == 1 and counts['skipped_bad'] == 1
-    assert any('final_answer_rating must be an integer 1-5, got 9' in problem for problem in counts['problems'])
+    assert any('final_answer_rating is 9, outside 1-5' in problem for problem in counts['problems'])
 
 
 @pytest.mark.parametrize('name, flags, message', [
@@ -171,7 +172,7 @@ def test_demo_end_to_end_and_rerun(fault_server, tmp_path, command):
     # trajectory for the judge (each schema ignores the other's keys), and some text for the tools
     fault_server.default_content = plan
     out = tmp_path/'demo'
-    result = command('agentsim_demo', '--output_dir', str(out), '--llm', 'openai:m', '--base_url', f'{fault_server.url}/v1',
+    result = command('agentsim_demo', '--output_dir', str(out), '--llm', 'openai:m', '--base_url', f'{fault_server.url}/v1', '--judge_method', 'single',
                      '--num_workers', '1', env={'AGENTSIM_CACHE': str(tmp_path/'c.sqlite')})
     assert result.returncode == 0, result.stderr
     assert 'trajectories: 8 finished' in result.stdout and 'ratings:      8 rated' in result.stdout
@@ -179,7 +180,7 @@ def test_demo_end_to_end_and_rerun(fault_server, tmp_path, command):
     assert all((out/name).is_dir() for name in ('requests', 'trajectories', 'evaluations', 'dataset'))
     calls = fault_server.count
     for path in (out/'trajectories').glob('*_*.json'): path.unlink()
-    rerun = command('agentsim_demo', '--output_dir', str(out), '--llm', 'openai:m', '--base_url', f'{fault_server.url}/v1',
+    rerun = command('agentsim_demo', '--output_dir', str(out), '--llm', 'openai:m', '--base_url', f'{fault_server.url}/v1', '--judge_method', 'single',
                     env={'AGENTSIM_CACHE': str(tmp_path/'c.sqlite')})
     assert rerun.returncode == 0 and fault_server.count == calls  # everything replayed from the cache
 
@@ -193,19 +194,19 @@ def test_runs_make_the_original_layout_with_seed_per_run(fault_server, tmp_path,
         'task': 'answer', 'selected_tool': 'final_answer', 'selected_action': 'final_answer', 'steps': [],
         'explanation': 'fine', 'final_answer_rating': 4})
     from agentsim.runs import run_series
-    results = run_series(tmp_path/'series', requests, runs=2, planner='zeroshot', planner_llm='openai:m',
+    results = run_series(tmp_path/'series', requests, runs=2, planner='zeroshot', planner_llm='openai:m', judge_method='single',
                          llm='openai:m', base_url=f'{fault_server.url}/v1', progress=False)
     assert [r['run'] for r in results] == [1, 2]
     assert capsys.readouterr() == ('', '')  # the library function prints nothing: the command does
     for i in (1, 2):
-        assert json.loads((tmp_path/'series'/f'trajectories_{i}'/'run.json').read_text())['seed'] == i
+        assert json.loads((tmp_path/'series'/f'trajectories_{i}'/'meta'/'run.json').read_text())['seed'] == i
         assert sorted(p.name for p in (tmp_path/'series'/f'evaluations_{i}').glob('1_*.json')) == ['1_0.json', '1_1.json']
     assert fault_server.count == 2 * (2 + 2 + 2)  # planner, tool and judge per request per run: no run replays another
     calls = fault_server.count
-    run_series(tmp_path/'series', requests, runs=2, planner='zeroshot', planner_llm='openai:m', llm='openai:m',
+    run_series(tmp_path/'series', requests, runs=2, planner='zeroshot', planner_llm='openai:m', llm='openai:m', judge_method='single',
                base_url=f'{fault_server.url}/v1', progress=False)
     assert fault_server.count == calls
-    printed = command('agentsim_runs', str(tmp_path/'series'), f'--requests_dir={requests}', '--runs=2', '--planner=zeroshot',
+    printed = command('agentsim_runs', str(tmp_path/'series'), f'--requests_dir={requests}', '--runs=2', '--planner=zeroshot', '--judge_method=single',
                       '--planner_llm=openai:m', '--llm=openai:m', f'--base_url={fault_server.url}/v1',
                       env={'AGENTSIM_CACHE': str(tmp_path/'cache.sqlite')})
     assert printed.returncode == 0 and fault_server.count == calls, printed.stderr

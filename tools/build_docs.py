@@ -9,9 +9,12 @@ removed, `show_doc` rendered, exported symbols documented, written to `_proc/`. 
 called here because it installs Quarto first when Quarto is missing, so this script calls the function it wraps
 (`nbdev.serve.proc_nbs`). Each processed notebook then becomes one page: its front matter becomes a heading, nbdev's
 cell directives are applied (`echo: false` hides the input), Quarto-only markup is removed, links to notebooks and to
-the doc host become links to pages of this site. mkdocs-material renders the pages with their stored outputs (nothing
-is executed), a sidebar in pipeline order, a search box that works from disk (the `offline` plugin), and a footer
-link to the previous and the next stage on every page. Nothing is loaded from the internet.
+the doc host become links to pages of this site; show_doc's signatures lose the links nbdev puts into their comments,
+and special methods (`__repr__`) keep their names and lose the docstrings Python gives them. A description longer
+than one `>` line is kept whole (nbdev keeps its first line). mkdocs-material renders the pages with their stored
+outputs (nothing is executed), a sidebar in pipeline order (`PLACED_AFTER`), a search box that works from disk (the
+`offline` plugin), and a footer link to the previous and the next stage on every page; `docs_assets/agentsim.css`
+makes output tables fit the content column. Nothing is loaded from the internet.
 
 `nbdev_docs` keeps working where Quarto exists, and its configuration stays in `nbs/_quarto.yml`: nbdev 2 only reads
 `_quarto.yml` from `nbs_path` (`refresh_quarto_yml` writes `nbs/_quarto.yml`, `proc_nbs` copies it into `_proc/`,
@@ -35,18 +38,39 @@ def _doc_host() -> str:
 DOC_HOST = _doc_host()
 REMOVE_INPUT = 'remove_input'  # the cell tag mkdocs-jupyter is told to hide the input of
 WORKER_SHIM = 'assets/javascripts/iframe-worker-file.js'  # lets search run from file:// (see the file)
+STYLES = 'assets/stylesheets/agentsim.css'  # output tables that fit the content column (see the file)
+
+
+# Pages whose number does not say where they belong in the pipeline, each placed right after another page (by its
+# notebook's name without `.ipynb`). A page that does not exist is skipped, and so is a rule whose anchor does not
+# exist (the page then keeps its number's place); `03a_transport` needs no rule: it sorts after `03_llm`.
+PLACED_AFTER = {
+    '21_checkable': '10_generate',  # a kind of request, made by the request generators' stage
+    '20_judge': '11_evaluate',  # the judge and agentsim_judge_check, after the stage that rates
+    '22_cluster': '15_runs',  # repeated runs spread over a Ray cluster
+}
+
+
+def _number_order(path: Path) -> tuple:
+    "`03_llm` < `03a_transport` < `04_check` < `10_generate`: the number, then its letter."
+    number, letter = re.match(r'(\d+)([a-z]*)_', path.name).groups()
+    return int(number), letter, path.name
 
 
 def source_notebooks(nbs: Path | None = None) -> list[Path]:
-    "The pages' notebooks in pipeline order: `index.ipynb` first, then `NN_topic.ipynb` by number."
+    "The pages' notebooks in pipeline order: `index.ipynb` first, then `NN_topic.ipynb` by number, moved by `PLACED_AFTER`."
     nbs = nbs or NBS
-    stages = sorted(p for p in nbs.glob('*.ipynb') if re.match(r'\d+_', p.name))
-    return [nbs/'index.ipynb'] + stages
+    stages = sorted((p for p in nbs.glob('*.ipynb') if re.match(r'\d+[a-z]*_', p.name)), key=_number_order)
+    names = [p.stem for p in stages]
+    moved = {page: anchor for page, anchor in PLACED_AFTER.items() if page in names and anchor in names}
+    order = [name for name in names if name not in moved]
+    for page, anchor in moved.items(): order.insert(order.index(anchor) + 1, page)
+    return [nbs/'index.ipynb'] + [nbs/f'{name}.ipynb' for name in order]
 
 
 def page_name(notebook: str) -> str:
     "The page a notebook becomes, as nbdev names it: the number prefix dropped (`08_agent.ipynb` -> `agent.html`)."
-    return re.sub(r'^\d+_', '', Path(notebook).stem) + '.html'
+    return re.sub(r'^\d+[a-zA-Z0-9]*_', '', Path(notebook).stem.lower()) + '.html'
 
 
 def process_notebooks(n_workers: int = 2) -> Path:
@@ -71,12 +95,38 @@ def _lines(text: str) -> list[str]: return text.splitlines(keepends=True)
 def fix_links(markdown: str) -> str:
     "Point links at this site's pages: `NN_topic.ipynb` and the doc host's `topic.html` become `topic.html`."
     markdown = markdown.replace(DOC_HOST, '')
-    return re.sub(r'\]\((\d+_[\w-]+)\.ipynb', lambda m: '](' + page_name(m[1]), markdown)
+    return re.sub(r'\]\((\d+[a-zA-Z0-9]*_[\w-]+)\.ipynb', lambda m: '](' + page_name(m[1]), markdown)
+
+
+def _unlink_code(match: re.Match) -> str:
+    "A fenced code block with nbdev's links to symbols (`[`name`](url)`, put into docments comments) as plain names."
+    return re.sub(r'\[`?([^\]`]+)`?\]\([^)\s]*\)', r'\1', match[0])
+
+
+def _builtin_docstrings() -> set[str]:
+    "The docstrings Python gives special methods that have none of their own (`Return repr(self).`, ...)."
+    kinds = (object, type, int, float, str, list, dict, set, tuple)
+    docs = {getattr(attribute, '__doc__', None) for kind in kinds for name, attribute in vars(kind).items()
+            if name.startswith('__')}
+    return {doc.strip() for doc in docs if isinstance(doc, str) and '\n' not in doc.strip()}
+
+
+BUILTIN_DOCSTRINGS = _builtin_docstrings()
+
+
+def _drop_builtin_docstring(markdown: str) -> str:
+    "show_doc's markdown without a docstring Python made up: a method with none of its own shows `Call self as a function.`"
+    docstring = re.search(r'\n\*([^*\n]+)\*\s*$', markdown)
+    return markdown[:docstring.start()] + '\n' if docstring and docstring[1].strip() in BUILTIN_DOCSTRINGS else markdown
 
 
 def fix_show_doc(markdown: str) -> str:
-    "Drop Quarto's link attributes (`[source](url){target=...}`), which plain markdown would print."
-    markdown = re.sub(r'(\]\([^)]*\))\{[^}]*\}', r'\1', markdown)
+    "show_doc's markdown as plain markdown shows it: no Quarto attributes, links out of code, special methods by name."
+    markdown = re.sub(r'(\]\([^)]*\))\{[^}]*\}', r'\1', markdown)  # Quarto's `[source](url){target=...}`
+    markdown = re.sub(r'^```[^\n]*\n.*?^```', _unlink_code, markdown, flags=re.M | re.S)
+    # a special method's heading as its name: markdown makes `__repr__` a bold "repr"
+    markdown = re.sub(r'^(#+ [\w.]*__\w+__)$', lambda m: m[1].replace('_', '\\_'), markdown, flags=re.M)
+    markdown = _drop_builtin_docstring(markdown)
     # a pydantic model without a docstring of its own inherits BaseModel's, which describes pydantic, not the model
     # (and links pages of pydantic's own docs); the fields and the signature above it are what the reader needs
     start = markdown.find(PYDANTIC_DOCSTRING)
@@ -114,12 +164,23 @@ def _output(output):
     return output
 
 
-def page_notebook(nb: dict) -> tuple[dict, str]:
+def source_description(notebook: Path) -> str | None:
+    "The description of a source notebook: every `>` line under its `# title`, joined (nbdev keeps only the first)."
+    cells = json.loads(Path(notebook).read_text(encoding='utf-8'))['cells']
+    first = next((_text(cell['source']) for cell in cells if cell['cell_type'] == 'markdown'), '')
+    if not re.match(r'\s*# ', first): return None
+    quoted = re.search(r'^>[ \t]?.*(?:\n>[ \t]?.*)*', first, flags=re.M)
+    return ' '.join(line[1:].strip() for line in quoted[0].splitlines()) if quoted else None
+
+
+def page_notebook(nb: dict,
+                  description: str | None = None,  # the page's description (default: the front matter's)
+                 ) -> tuple[dict, str]:
     "A processed notebook made ready for mkdocs-jupyter; returns it and the page title."
     front = _front_matter(nb['cells'][0]) if nb['cells'] else {}
-    title = str(front.get('title', 'Untitled'))
+    title, description = str(front.get('title', 'Untitled')), description or front.get('description')
     cells = [{'cell_type': 'markdown', 'metadata': {},
-              'source': _lines(f'# {title}\n' + (f'\n> {front["description"]}\n' if front.get('description') else ''))}]
+              'source': _lines(f'# {title}\n' + (f'\n> {fix_links(description)}\n' if description else ''))}]
     for cell in nb['cells'][1 if front else 0:]:
         if cell['cell_type'] == 'raw': continue
         if cell['cell_type'] == 'markdown':
@@ -151,7 +212,7 @@ def write_pages(proc: Path, docs: Path, nbs: Path | None = None) -> list[tuple[s
     nbs = nbs or NBS
     nav = []
     for source in source_notebooks(nbs):
-        nb, title = page_notebook(json.loads((proc/source.name).read_text(encoding='utf-8')))
+        nb, title = page_notebook(json.loads((proc/source.name).read_text(encoding='utf-8')), source_description(source))
         name = Path(page_name(source.name)).with_suffix('.ipynb').name
         (docs/name).write_text(json.dumps(nb, indent=1, ensure_ascii=False), encoding='utf-8')
         for cell in nb['cells']:
@@ -160,8 +221,9 @@ def write_pages(proc: Path, docs: Path, nbs: Path | None = None) -> list[tuple[s
                 (docs/image).parent.mkdir(parents=True, exist_ok=True)
                 shutil.copy(nbs/image, docs/image)
         nav.append((name, 'Home' if source.name == 'index.ipynb' else title))
-    (docs/WORKER_SHIM).parent.mkdir(parents=True, exist_ok=True)
-    shutil.copy(Path(__file__).parent/'docs_assets'/Path(WORKER_SHIM).name, docs/WORKER_SHIM)
+    for asset in (WORKER_SHIM, STYLES):
+        (docs/asset).parent.mkdir(parents=True, exist_ok=True)
+        shutil.copy(Path(__file__).parent/'docs_assets'/Path(asset).name, docs/asset)
     return nav
 
 
@@ -176,6 +238,7 @@ def mkdocs_config(docs: Path, site: Path, nav: list[tuple[str, str]], cache: Pat
                   'features': ['navigation.footer', 'navigation.top', 'search.highlight']},
         'nav': [{title: name} for name, title in nav],
         'extra': {'polyfills': [WORKER_SHIM]},  # instead of the offline plugin's shim from unpkg.com
+        'extra_css': [STYLES],
         'markdown_extensions': ['tables', 'admonition', 'pymdownx.superfences'],
         'plugins': ['search', 'offline',  # offline: the search index is inlined so search works from file://
                     {'mkdocs-jupyter': {'include_source': True, 'execute': False, 'allow_errors': False,

@@ -4,11 +4,12 @@
 
 A page is wrong when the browser logs a console error or an uncaught exception, a request fails (a missing file,
 an image, a script), a request goes to the internet (the site must work offline), an image does not load
-(`naturalWidth` 0) or an internal link points to a file that is not in the site. The search box is tried on the
-home page. The browser is the system's Chromium (Debian package `chromium`), driven by playwright; playwright's own
+(`naturalWidth` 0), an internal link points to a file that is not in the site, or the page shows a path in a
+machine's home (`/root/...`, `/home/<user>/...`: a stored output that should show a path relative to the home or the
+run; this part needs no browser). The search box is tried on the home page. The browser is the system's Chromium (Debian package `chromium`), driven by playwright; playwright's own
 browser download is not needed.
 """
-import argparse, os, shutil, sys
+import argparse, os, re, shutil, sys
 from pathlib import Path
 from urllib.parse import unquote, urlsplit
 
@@ -36,6 +37,28 @@ def _broken_links(site: Path, hrefs: list[str]) -> list[str]:
         if not target.is_file(): broken.append(href)
         elif not target.resolve().is_relative_to(site.resolve()): broken.append(f'{href} (outside the site)')
     return broken
+
+
+def _home_paths() -> re.Pattern:
+    "Paths in a home directory: root's, any user's under /home, and this machine's own home wherever it is."
+    homes = [r'/root/', r'/home/[\w.-]+/']
+    home = Path.home().as_posix().rstrip('/')
+    if home not in ('', '/root') and not home.startswith('/home/'): homes.append(re.escape(home) + '/')
+    return re.compile('|'.join(homes))
+
+
+HOME_PATHS = _home_paths()
+
+
+def machine_paths(site: Path) -> list[str]:
+    "Every built page that shows a path in a home directory, with the text around the first one."
+    problems = []
+    for html in sorted(Path(site).glob('*.html')):
+        text = html.read_text(encoding='utf-8', errors='replace')
+        if found := HOME_PATHS.search(text):
+            around = text[max(0, found.start() - 60):found.end() + 60].replace('\n', ' ')
+            problems.append(f'{html.name}: shows a path in a home directory ({found[0]!r}, in ...{around}...)')
+    return problems
 
 
 def check_page(page, site: Path, html: Path) -> list[str]:
@@ -89,7 +112,7 @@ def check_site(site: Path, screenshots: Path | None = ROOT/'screenshots', execut
     site = Path(site).resolve()
     pages = sorted(site.glob('*.html'))
     if not pages: return [f'{site}: no HTML pages']
-    problems = []
+    problems = machine_paths(site)
     with sync_playwright() as playwright:
         browser = playwright.chromium.launch(executable_path=executable, headless=True)
         try:

@@ -41,8 +41,13 @@ def render(notebook: Path) -> str:
         if any(d.split()[1:2] in (['hide'], ['default_exp'], ['export']) for d in directives): continue
         code = '\n'.join(line for line in source.splitlines() if not line.startswith('#|')).strip()
         if code: parts.append(f'``` python\n{code}\n```')
-        outputs = [_output_text(o) for o in cell.get('outputs', [])]
-        text = ''.join(o if o.endswith('\n') else o + '\n' for o in outputs if o).rstrip('\n')
+        outputs = cell.get('outputs', [])
+        rich = [''.join(o['data']['text/markdown']).strip() for o in outputs if 'text/markdown' in o.get('data', {})]
+        if rich:  # a rich display (a trajectory's table) is shown as the markdown it is, as nbdev_readme shows it
+            parts += [from_top_level(markdown) for markdown in rich if markdown]
+            continue
+        texts = [_output_text(o) for o in outputs]
+        text = ''.join(o if o.endswith('\n') else o + '\n' for o in texts if o).rstrip('\n')
         if text: parts.append(f'    ' + text.replace('\n', '\n    '))
     return '\n\n'.join(parts) + '\n'
 
