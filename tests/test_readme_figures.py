@@ -1,0 +1,25 @@
+"The study figures the README quotes are computed from the committed study directory: a change to either shows here."
+import re
+from pathlib import Path
+from agentsim.stats import compare_series, pipe_table, requests_frame, series_stats
+from agentsim.study import results_table
+
+REPO = Path(__file__).resolve().parent.parent
+STUDY = REPO/'nbs'/'study'
+
+
+def test_the_readmes_study_table_is_the_study_directorys():
+    readme = (REPO/'README.md').read_text()
+    assert pipe_table(results_table(STUDY)) in readme
+
+
+def test_the_readmes_request_level_comparison_is_computed():
+    readme = (REPO/'README.md').read_text()
+    teacher, whole = (series_stats(STUDY/'eval'/name, bootstrap=0) for name in ('teacher', 'student-finetuned-full'))
+    comparison = compare_series(teacher, whole)
+    assert pipe_table(requests_frame(comparison)) in readme
+    quoted = re.search(r'a\s+difference of ([0-9.]+) over (\d+) requests is not significant \(sign-flip p = ([0-9.]+)', readme)
+    assert quoted, 'the sentence quoting the comparison is gone'
+    difference, requests, p = float(quoted[1]), int(quoted[2]), float(quoted[3])
+    assert (round(comparison['requests']['difference'], 2), comparison['requests']['requests']) == (difference, requests)
+    assert round(comparison['requests']['sign_flip_p'], 2) == p
