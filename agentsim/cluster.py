@@ -475,19 +475,22 @@ def run_chunk(build,  # `build(settings, context)` -> `compute(item)`, a module-
             'usage': {role: vars(counts) for role, counts in context.usage.roles.items()}, 'slots_taken': slots.taken}
 
 # %% ../nbs/22_cluster.ipynb #355f80c1
-_coordinator = {}  # this driver's coordinator actor, and the Ray job it belongs to
+_coordinator = {}  # this driver's coordinator actor, and the cluster and Ray job it belongs to
 
 def start_coordinator(slots: int,  # `--num_workers`
                       cache: ReplyCache | None,  # the driver's replay cache
                       lease_seconds: float = 30.0):
     "The run's `Coordinator`: a Ray actor on this (the driver's) node, this driver's earlier one reset if it has one."
     ray = import_ray()
-    path, job = (str(cache.path) if cache is not None else None), ray.get_runtime_context().get_job_id()
+    context = ray.get_runtime_context()
+    # job ids count from 1 on every cluster: the cluster's address tells two clusters' first jobs apart
+    path, job = (str(cache.path) if cache is not None else None), (context.gcs_address, context.get_job_id())
     if _coordinator.get('job') == job:
         try:
             ray.get(_coordinator['actor'].reset.remote(slots, path), timeout=60)
             return _coordinator['actor']
-        except (ray.exceptions.RayActorError, ray.exceptions.GetTimeoutError): pass  # it died: start another
+        except Exception as e:  # the actor died or cannot be reached (Ray raises several kinds): start another
+            print(f'the earlier coordinator cannot be used ({type(e).__name__}); starting another', file=sys.stderr)
     here = ray.util.scheduling_strategies.NodeAffinitySchedulingStrategy(ray.get_runtime_context().get_node_id(), soft=False)
     actor = ray.remote(num_cpus=0, max_concurrency=1000, concurrency_groups={'waiting': 100_000})(Coordinator)
     _coordinator.update(job=job, actor=actor.options(scheduling_strategy=here).remote(slots, lease_seconds, path))
