@@ -4,7 +4,7 @@
 
 # %% ../nbs/11_evaluate.ipynb #cab41a25
 from __future__ import annotations
-import sys, threading, time
+import functools, sys, threading, time
 from dataclasses import dataclass, field, fields
 from pathlib import Path
 from typing import Literal
@@ -35,8 +35,9 @@ class StepRating(BaseModel):
     tool_rating: Rating
     result_rating: Rating
 
+@functools.lru_cache(maxsize=64)  # one model per step count: a new class per rating cost 0.4 ms and a new JSON schema
 def evaluation_model(rated_steps: int) -> type[BaseModel]:
-    "The judge's answer for a trajectory with `rated_steps` steps before the final answer."
+    "The judge's answer for a trajectory with `rated_steps` steps before the final answer (built once per step count)."
     # the schema sent asks for exactly `rated_steps` ratings; validation also takes more (the surplus is dropped)
     count = Field(min_length=rated_steps, json_schema_extra={'minItems': rated_steps, 'maxItems': rated_steps})
     return create_model('Evaluation', __config__=ConfigDict(extra='ignore'),

@@ -4,7 +4,7 @@
 
 # %% ../nbs/20_judge.ipynb #b85e95c0
 from __future__ import annotations
-import ast, difflib, importlib.resources, json, math, operator, re, statistics, sys, time
+import ast, datetime, difflib, importlib.resources, json, math, operator, re, statistics, sys, time
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Literal
@@ -16,14 +16,17 @@ from .llm import LLM, UsageMeter, get_llm
 from .tools import DEFAULT_TOOLS, Toolbox, load_tools_file, refused
 
 # %% auto #0
-__all__ = ['NOTHING_FOUND', 'SIDE_EFFECT_TOOLS', 'ADMITS_FAILURE', 'UNKNOWN', 'NUMBER', 'KIND_SYSTEM', 'FORMULA_SYSTEM',
-           'REFERENCE_SYSTEM', 'AGREEMENT_SYSTEM', 'VALIDITY_SYSTEM', 'SAMPLE_TEMPERATURE', 'JUDGE_METHODS',
-           'CALIBRATION_FILE', 'STEP_RATINGS', 'task_text', 'normalized', 'repeated_steps', 'copied_description',
-           'cannot_do', 'found_nothing', 'unfulfilled_actions', 'done_actions', 'says_unknown', 'numbers',
-           'unsupported_numbers', 'evaluate_expression', 'states_number', 'RequestKind', 'results_text', 'Formula',
-           'ReferenceAnswer', 'Agreement', 'Validity', 'Judgement', 'rate_step', 'judge_trajectory',
-           'median_evaluation', 'rate_with', 'Labelled', 'load_labels', 'rate_labels', 'calibration_rows',
-           'calibration_table', 'check_judge', 'agentsim_judge_check']
+__all__ = ['NOTHING_FOUND', 'SIDE_EFFECT_TOOLS', 'ADMITS_FAILURE', 'UNKNOWN', 'NUMBER', 'KIND_SYSTEM', 'ACTION_WORDS',
+           'OPEN_WORDS', 'CALCULATION_WORDS', 'FORMULA_SYSTEM', 'REFERENCE_SYSTEM', 'SMALL_WORDS', 'NUMBER_WORDS',
+           'SHORT_SYSTEM', 'VALIDITY_SYSTEM', 'EMAIL_ADDRESS', 'SEARCH_TOOLS', 'PRIVATE', 'SAMPLE_TEMPERATURE',
+           'JUDGE_METHODS', 'CALIBRATION_FILE', 'HOLDOUT_FILE', 'HOLDOUT2_FILE', 'STEP_RATINGS', 'task_text',
+           'normalized', 'repeated_steps', 'copied_description', 'cannot_do', 'found_nothing', 'unfulfilled_actions',
+           'done_actions', 'says_unknown', 'written_numbers', 'numbers', 'unsupported_numbers', 'evaluate_expression',
+           'states_number', 'RequestKind', 'plain_kind', 'results_text', 'Formula', 'ReferenceAnswer', 'words',
+           'added_terms', 'as_digits', 'states_facts', 'ShortAnswer', 'compare_short_answers', 'Validity', 'Judgement',
+           'missing_recipients', 'misused_tool', 'rate_step', 'judge_trajectory', 'median_evaluation', 'rate_with',
+           'Labelled', 'load_labels', 'rate_labels', 'calibration_rows', 'calibration_table', 'save_judge_check',
+           'load_judge_check', 'check_judge', 'agentsim_judge_check', 'judge_check_summary']
 
 # %% ../nbs/20_judge.ipynb #47946b3b
 def task_text(plan: dict) -> str:
@@ -89,6 +92,7 @@ def done_actions(steps: list[dict]) -> list[str]:
                    if s['plan'].get('selected_tool') in SIDE_EFFECT_TOOLS and not refused(s['result'])})
 
 UNKNOWN = re.compile(r"\b(unknown|not (currently )?known|not available|no (information|results?|data)|not found|nothing (was )?found"
+                     r"|found no|no \w+ (is|was|were) (found|listed|given|available)"
                      r"|(could not|couldn't|cannot|can't|did not|didn't) (find|say|tell|determine))\b", re.I)
 
 def says_unknown(text: str) -> bool:
@@ -96,15 +100,26 @@ def says_unknown(text: str) -> bool:
     return bool(UNKNOWN.search(text))
 
 # %% ../nbs/20_judge.ipynb #d07aa027
-NUMBER = re.compile(r'\d+(?:[.,]\d+)*')
+NUMBER = re.compile(r'(?<![A-Za-z])(?:\d{1,2}:\d\d(?!\d)|\d+(?:[.,]\d+)*)')  # a time is one number; the 2 of X2 is none
 
-def numbers(text: str) -> list[float]:
-    "The numbers written in `text` (`4,806` is 4806)."
+def written_numbers(text: str) -> list[tuple[float, float]]:
+    "The numbers written in `text` (`4,806` is 4806), each with half a unit of its last digit: what rounding allows."
     found = []
     for written in NUMBER.findall(text):
-        try: found.append(float(written.replace(',', '')))
+        if ':' in written:  # 17:30 is 17.5 hours, to the minute
+            hours, minutes = written.split(':')
+            found.append((int(hours) + int(minutes) / 60, 1 / 120))
+            continue
+        plain = written.replace(',', '')
+        try: value = float(plain)
         except ValueError: continue  # 1.2.3: a version or a date, no number
+        decimals = len(plain.split('.')[1]) if '.' in plain else 0
+        found.append((value, 0.5 * 10 ** -decimals))
     return found
+
+def numbers(text: str) -> list[float]:
+    "The numbers written in `text`."
+    return [value for value, _ in written_numbers(text)]
 
 def unsupported_numbers(request: str, steps: list[dict]) -> list[float]:
     "Numbers in the final answer that are in neither the request nor any task or result before it."
@@ -115,7 +130,11 @@ def unsupported_numbers(request: str, steps: list[dict]) -> list[float]:
 # %% ../nbs/20_judge.ipynb #32a3f80a
 _OPERATORS = {ast.Add: operator.add, ast.Sub: operator.sub, ast.Mult: operator.mul, ast.Div: operator.truediv,
               ast.Pow: operator.pow, ast.Mod: operator.mod, ast.FloorDiv: operator.floordiv}
-_FUNCTIONS = {'sum': sum, 'range': range, 'round': round, 'abs': abs, 'min': min, 'max': max}
+def _day_number(year, month, day) -> int:
+    "A date as a day count, so that `date(2027, 6, 19) - date(2027, 3, 3)` is the days between them."
+    return datetime.date(int(year), int(month), int(day)).toordinal()
+
+_FUNCTIONS = {'sum': sum, 'range': range, 'round': round, 'abs': abs, 'min': min, 'max': max, 'date': _day_number}
 
 def _value(node):
     "The value of one node of an arithmetic expression; ValueError for anything else."
@@ -140,11 +159,13 @@ def evaluate_expression(text: str) -> float | None:
     if not text or len(text) > 200: return None
     try: value = _value(ast.parse(text, mode='eval').body)
     except (SyntaxError, ValueError, TypeError, ZeroDivisionError, OverflowError, RecursionError): return None
+    if 'date(' in text and abs(value) > 100_000: return None  # a date, not a number of days
     return float(value) if isinstance(value, (int, float)) and math.isfinite(value) else None
 
 def states_number(answer: str, expected: float) -> bool:
-    "Whether `answer` writes a number equal to `expected` up to rounding (1%, or 0.05)."
-    return any(abs(n - expected) <= max(abs(expected) * 0.01, 0.05) for n in numbers(answer))
+    """Whether `answer` writes `expected` rounded to the digits it shows (37.8 or 38 for 37.78, never 365 for 366), or
+    within 0.1% of it (15,770 for 15,768)."""
+    return any(abs(value - expected) <= max(allowed, abs(expected) * 0.001) + 1e-9 for value, allowed in written_numbers(answer))
 
 # %% ../nbs/20_judge.ipynb #181d30e6
 class RequestKind(BaseModel):
@@ -153,8 +174,25 @@ class RequestKind(BaseModel):
 KIND_SYSTEM = """Sort a user's request to an AI agent into one kind:
 - question: asks for a fact that has one correct answer (a name, a place, a date, a price, opening hours)
 - calculation: asks for a number that is computed (arithmetic, percentages, unit conversions, sums)
-- action: asks the agent to do something (send an email, add a calendar event, book)
-- open-ended: asks for advice, ideas, suggestions, ways to do something, a name or a text to write, where many different answers are valid"""
+- action: asks the agent to send an email or to add an event to a calendar
+- open-ended: asks for advice, ideas, suggestions, a plan, ways to do something, a name or a text to write, where many
+  different answers are valid"""
+
+# %% ../nbs/20_judge.ipynb #6fe271df
+ACTION_WORDS = re.compile(r"[\w.+-]+@[\w-]+\.\w+|\b(send|calendar|schedule|remind me)\b|^\W*e-?mail\b"
+                          r"|\be-?mail (it|this|that|them|me|him|her|the|my|our|a|an|to)\b", re.I)
+OPEN_WORDS = re.compile(r"^\W*(please )?(suggest|recommend|write|draft|compose|brainstorm|plan|propose)\b"
+                        r"|\b(ideas?|tips|advice|suggestions?|ways to|name for|slogan)\b|^\W*how (can|could|should) i\b", re.I)
+CALCULATION_WORDS = re.compile(r"\d.*\b(times|plus|minus|divided|multipl\w*|sum|total|percent|average|round(ed)?|days? (after|until|between))\b"
+                               r"|\d\s+[×x*/+−-]\s+\d|\d\s*[×*+]\s*\d|\d\s*%|^\W*(add|subtract|multiply|divide|calculate|compute)\b.*\d"
+                               r"|\bconvert\b|\bhow many days\b.*\d", re.I)
+
+def plain_kind(text: str) -> str | None:
+    "The kind of a request whose wording says it (action, open-ended, calculation, in that order), else None."
+    if ACTION_WORDS.search(text): return 'action'
+    if OPEN_WORDS.search(text): return 'open-ended'
+    if CALCULATION_WORDS.search(text): return 'calculation'
+    return None
 
 # %% ../nbs/20_judge.ipynb #82b6367e
 def results_text(request: Request, steps: list[dict]) -> str:
@@ -168,11 +206,15 @@ def results_text(request: Request, steps: list[dict]) -> str:
 
 # %% ../nbs/20_judge.ipynb #37b2d42e
 class Formula(BaseModel):
+    working: str = Field(max_length=200, description='in words: the quantity asked for, the values used and the rule that combines them')
     expression: str = Field(max_length=200, description='one Python arithmetic expression, such as (100 - 32) * 5 / 9 or sum(range(1, 101))')
 
-FORMULA_SYSTEM = """Write one Python arithmetic expression that computes the number the user's request asks for. Use only numbers,
-+ - * / ** ( ) and sum(range(a, b)); take the values from the request, or from the tool results where the request
-does not give them. Examples: "What is 20% of 50?" -> 20 / 100 * 50; "Sum of 1 to 10" -> sum(range(1, 11))."""
+FORMULA_SYSTEM = """Write one Python arithmetic expression that computes the number the user's request asks for. First say in words
+which quantity is asked for, which values it uses and the rule that combines them (for a unit conversion, its
+standard formula), then write the expression. Use only numbers, + - * / ** ( ), round(x, n), sum(range(a, b)) and
+date(year, month, day) for days between dates; take the values from the request, or from the tool results where the
+request does not give them. Examples: "What is 20% of 50?" -> 20 / 100 * 50; "Sum of 1 to 10" -> sum(range(1, 11));
+"Days from 1 May to 3 June 2027" -> date(2027, 6, 3) - date(2027, 5, 1)."""
 
 # %% ../nbs/20_judge.ipynb #43a5775b
 class ReferenceAnswer(BaseModel):
@@ -184,15 +226,60 @@ the agent's answer. Write the correct answer to the request yourself, in one sen
 - If the request asks for an action (send an email, add a calendar event), say whether the results show it was done.
 - If neither the results nor common knowledge give the answer, say that it is unknown; never invent one."""
 
-# %% ../nbs/20_judge.ipynb #e81da276
-class Agreement(BaseModel):
-    verdict: Literal['same facts', 'different facts', 'missing facts']
+# %% ../nbs/20_judge.ipynb #247f5a7f
+SMALL_WORDS = set("""a an the of in on at to for by with from as and or but is are was were be been being it its this that these
+those there their they our your my his her he she we you i me do does did has have had will would can could should
+about than then so very also just only one which what who whom whose when where how why yes no approximately around
+roughly nearly almost some equivalent according""".split())
 
-AGREEMENT_SYSTEM = """You compare an AI agent's answer with a reference answer that is correct. Answer "same facts" when the agent
-states the same facts and numbers (wording, rounding and extra detail do not matter; "not found" and "unknown" are
-the same), "different facts" when a fact, number or outcome differs (also when the agent claims success where the
-reference says it failed, or gives specific facts where the reference says they are unknown), "missing facts" when
-the agent leaves out part of the reference."""
+def words(text: str) -> set[str]:
+    "The lowercase words and numbers of `text`."
+    return set(re.findall(r"[a-z0-9]+(?:'[a-z]+)?", text.lower()))
+
+def added_terms(reference: str, request: str) -> set[str]:
+    "The names (capitalised words, lowercased) of the judge's answer that the request does not have."
+    names = {w.lower() for w in re.findall(r"\b[A-Z][a-zA-Z]+\b", reference)}
+    return names - words(request) - SMALL_WORDS
+
+NUMBER_WORDS = {word: value for value, word in enumerate("""zero one two three four five six seven eight nine ten eleven twelve
+thirteen fourteen fifteen sixteen seventeen eighteen nineteen twenty""".split())} | {'thirty': 30, 'forty': 40, 'fifty': 50, 'hundred': 100}
+_NUMBER_WORD = '|'.join(sorted(NUMBER_WORDS, key=len, reverse=True))
+
+def _clock(match) -> str:
+    hour = int(match.group(1)) % 12 + (12 if match.group(3).lower() == 'p' else 0)
+    return f'{hour}:{match.group(2) or "00"}'
+
+def as_digits(text: str) -> str:
+    "`text` with small numbers written as words in digits (three and a half: 3.5) and 12-hour times as 24-hour ones."
+    text = re.sub(rf'\b({_NUMBER_WORD}) and a half\b', lambda m: str(NUMBER_WORDS[m.group(1).lower()] + 0.5), text, flags=re.I)
+    text = re.sub(rf'\b({_NUMBER_WORD})\b', lambda m: str(NUMBER_WORDS[m.group(1).lower()]), text, flags=re.I)
+    return re.sub(r'\b(\d{1,2})(?::(\d\d))?\s*([ap])\.?m\b\.?', _clock, text, flags=re.I)
+
+def states_facts(answer: str, reference: str, request: str) -> bool:
+    "Whether `answer` has every number and every added name of `reference`, and at least one of them."
+    terms, needed, answer = added_terms(reference, request), numbers(as_digits(reference)), as_digits(answer)
+    if not terms and not needed: return False
+    return terms <= words(answer) and all(states_number(answer, n) for n in needed)
+
+# %% ../nbs/20_judge.ipynb #e81da276
+class ShortAnswer(BaseModel):
+    answer: str = Field(max_length=80, description='the answer the text gives, in as few words as possible')
+
+SHORT_SYSTEM = """You read a user's request and a text that answers it. Write only the answer that the text gives to the request, in
+as few words as possible: a number with its unit, a name, a date, a time or a few words. Copy what the text says,
+even if you think it is wrong. If the text says the answer was not found, write "not found"."""
+
+# %% ../nbs/20_judge.ipynb #8f0b22aa
+def compare_short_answers(agent: str, reference: str) -> str:
+    "same, missing or different: the agent's short answer against the judge's, without the model."
+    agent, reference = as_digits(agent), as_digits(reference)
+    if says_unknown(reference): return 'same' if says_unknown(agent) else 'different'
+    needed = numbers(reference)
+    content = {w for w in words(reference) - SMALL_WORDS if not w[0].isdigit()}
+    if not needed and not content: return 'different'
+    stated = [n for n in needed if states_number(agent, n)]
+    if len(stated) < len(needed): return 'missing' if stated else 'different'
+    return 'same' if 2 * len(content & words(agent)) >= len(content) else 'different'
 
 # %% ../nbs/20_judge.ipynb #060e4ff0
 class Validity(BaseModel):
@@ -225,36 +312,93 @@ class _Questions:
         return reply.value
 
 # %% ../nbs/20_judge.ipynb #8f320c1a
+EMAIL_ADDRESS = re.compile(r"[\w.+-]+@[\w-]+(?:\.[\w-]+)+")
+
+def missing_recipients(request: str, steps: list[dict]) -> list[str]:
+    "The email addresses of the request that no successful `send_email` step names."
+    sent = ' '.join(f"{task_text(s['plan'])} {s['result']}" for s in steps[:-1]
+                    if s['plan'].get('selected_tool') == 'send_email' and not refused(s['result'])).lower()
+    return sorted({a.lower() for a in EMAIL_ADDRESS.findall(request) if a.lower() not in sent})
+
+# %% ../nbs/20_judge.ipynb #54ef532b
+def _rate_action(request: Request, steps: list[dict], answer: str, evidence: dict) -> tuple[int, str] | None:
+    "An action request, without the model; None when the action was done but the answer reads as a failure."
+    if done := done_actions(steps):
+        if missing := missing_recipients(request.text, steps):
+            evidence['missing_recipients'] = missing
+            return 2, f"No email went to {', '.join(missing)}, whom the request names."
+        if not ADMITS_FAILURE.search(answer): return 5, f"{' and '.join(done)} succeeded, and the answer reports it done."
+        return None
+    if not ADMITS_FAILURE.search(answer): return 2, 'The request asks for an email or an event that no tool made, and the answer does not say so.'
+    if any(s['plan'].get('selected_tool') in SIDE_EFFECT_TOOLS for s in steps[:-1]):
+        return 4, 'The tool could not do the action, and the answer says so.'
+    return 3, 'The answer says the action is not done, but no tool tried it.'
+
+# %% ../nbs/20_judge.ipynb #5404be8c
+def _request_kind(ask: _Questions, request: Request, evidence: dict) -> str:
+    "The request's kind: from its wording where it is plain, else the model's answer."
+    if kind := plain_kind(request.text): evidence['kind_from'] = 'wording'
+    else: kind, evidence['kind_from'] = ask(f'Request: {request.text}', KIND_SYSTEM, RequestKind, 20).kind, 'model'
+    evidence['kind'] = kind
+    return kind
+
+def _rate_calculation(ask: _Questions, request: Request, steps: list[dict], answer: str, evidence: dict) -> tuple[int, str] | None:
+    "A calculation: the model's formula, computed here; None when the formula is not arithmetic."
+    formula = ask(results_text(request, steps), FORMULA_SYSTEM, Formula, 160)
+    if len(numbers(request.text)) >= 2 and evaluate_expression(formula.expression) in numbers(formula.expression):
+        evidence['copied_value'] = formula.expression  # a value, not a formula: often a tool's result copied
+        formula = ask(results_text(request, steps) + '\n\nWrite the arithmetic that combines the values, not its result.',
+                      FORMULA_SYSTEM, Formula, 160)
+    evidence['formula'], evidence['working'] = formula.expression, formula.working
+    expected = evidence['expected'] = evaluate_expression(formula.expression)
+    if expected is None: return None
+    if states_number(answer, expected): return 5, f'The answer states {expected:g}, the value of {formula.expression}.'
+    return 2, f'The answer does not state {expected:g}, the value of {formula.expression}.'
+
+def _rate_open_ended(ask: _Questions, request: Request, steps: list[dict], answer: str, evidence: dict) -> tuple[int, str]:
+    prompt = f"{results_text(request, steps)}\n\nAgent's answer: {answer}\n\nIs the agent's answer a valid answer to the request?"
+    valid = evidence['valid'] = ask(prompt, VALIDITY_SYSTEM, Validity, 20).valid
+    return (5, 'A valid answer to the open-ended request.') if valid else (2, 'Not a valid answer to the request.')
+
+# %% ../nbs/20_judge.ipynb #134fecce
+def _rate_fact(ask: _Questions, request: Request, steps: list[dict], answer: str, evidence: dict) -> tuple[int, str]:
+    "A fact: the judge's own answer, written blind, then a match without the model or a comparison."
+    reference = evidence['reference'] = ask(results_text(request, steps), REFERENCE_SYSTEM, ReferenceAnswer, 120).answer
+    if says_unknown(reference) and says_unknown(answer):
+        evidence['agreement'] = 'both unknown'
+        return 5, f"Neither the results nor the judge know the answer, and the answer says so ({reference[:150]})."
+    if not says_unknown(reference) and states_facts(answer, reference, request.text):
+        evidence['agreement'] = "every fact of the judge's answer"
+        return 5, f"The answer states every number and name of the judge's own answer ({reference[:150]})."
+    shorts = [ask(f'User request: {request.text}\n\nText: {text}', SHORT_SYSTEM, ShortAnswer, 40).answer for text in (reference, answer)]
+    evidence['short_answers'] = shorts  # the judge's, then the agent's
+    verdict = evidence['agreement'] = compare_short_answers(shorts[1], shorts[0])
+    rating = {'same': 5, 'missing': 3, 'different': 2}[verdict]
+    return rating, f'The answer gives "{shorts[1]}", the judge\'s own answer "{shorts[0]}" ({reference[:120]}): {verdict}.'
+
+# %% ../nbs/20_judge.ipynb #2e191d38
 def _rate_answer(ask: _Questions, request: Request, steps: list[dict], evidence: dict) -> tuple[int, str]:
     "The final answer's rating and why; fills `evidence`."
     answer = steps[-1]['result']
     if (unfulfilled := unfulfilled_actions(steps)) and not ADMITS_FAILURE.search(answer):
         evidence['unfulfilled'] = unfulfilled
         return 1, f"{' and '.join(unfulfilled)} failed at every try, but the answer does not say so."
-    kind = evidence['kind'] = ask(f'Request: {request.text}', KIND_SYSTEM, RequestKind, 20).kind
-    if kind == 'calculation':
-        formula = evidence['formula'] = ask(results_text(request, steps), FORMULA_SYSTEM, Formula, 80).expression
-        expected = evidence['expected'] = evaluate_expression(formula)
-        if expected is not None:
-            if states_number(answer, expected): return 5, f'The answer states {expected:g}, the value of {formula}.'
-            return 2, f'The answer does not state {expected:g}, the value of {formula}.'
-    if kind == 'open-ended':
-        prompt = f"{results_text(request, steps)}\n\nAgent's answer: {answer}\n\nIs the agent's answer a valid answer to the request?"
-        valid = evidence['valid'] = ask(prompt, VALIDITY_SYSTEM, Validity, 20).valid
-        return (5, 'A valid answer to the open-ended request.') if valid else (2, 'Not a valid answer to the request.')
-    if kind == 'action' and done_actions(steps) and not unfulfilled and not ADMITS_FAILURE.search(answer):
-        return 5, f"{' and '.join(done_actions(steps))} succeeded, and the answer reports it done."
-    reference = evidence['reference'] = ask(results_text(request, steps), REFERENCE_SYSTEM, ReferenceAnswer, 120).answer
-    if says_unknown(reference) and says_unknown(answer):
-        evidence['agreement'] = 'both unknown'
-        return 5, f"Neither the results nor the judge know the answer, and the answer says so ({reference[:150]})."
-    if numbers(reference) and all(states_number(answer, n) for n in numbers(reference)):
-        evidence['agreement'] = "every number of the judge's answer"
-        return 5, f"The answer states every number of the judge's own answer ({reference[:150]})."
-    prompt = f"User request: {request.text}\n\nReference answer: {reference}\n\nAgent's answer: {answer}\n\nSame facts, different facts or missing facts?"
-    verdict = evidence['agreement'] = ask(prompt, AGREEMENT_SYSTEM, Agreement, 20).verdict
-    rating = {'same facts': 5, 'missing facts': 3, 'different facts': 2}[verdict]
-    return rating, f'Compared with the judge\'s own answer ("{reference[:150]}"): {verdict}.'
+    kind = _request_kind(ask, request, evidence)
+    if kind == 'action' and (rated := _rate_action(request, steps, answer, evidence)): return rated
+    if kind == 'calculation' and (rated := _rate_calculation(ask, request, steps, answer, evidence)): return rated
+    if kind == 'open-ended': return _rate_open_ended(ask, request, steps, answer, evidence)
+    return _rate_fact(ask, request, steps, answer, evidence)
+
+# %% ../nbs/20_judge.ipynb #ae87e15f
+SEARCH_TOOLS = ('search_internet', 'search_wikipedia')
+PRIVATE = re.compile(r"\b(the user'?s?|my|your)\b", re.I)
+
+def misused_tool(plan: dict) -> str | None:
+    "Why the selected tool is wrong for the task although it answered, or None."
+    tool, task = plan.get('selected_tool'), task_text(plan)
+    if tool == 'ask_user' and plain_kind(task) == 'calculation': return 'asks the user for a calculation (calculate_number does it)'
+    if tool in SEARCH_TOOLS and PRIVATE.search(task): return 'searches for what only the user knows (ask_user asks)'
+    return None
 
 # %% ../nbs/20_judge.ipynb #ceb5778c
 def rate_step(step: dict,  # one step before the final answer
@@ -265,6 +409,7 @@ def rate_step(step: dict,  # one step before the final answer
     if repeats: task = 1; why.append(f'repeats step {repeats}')
     if copied := copied_description(step['plan'], toolbox): task = min(task, 2); why.append(f'the task copies the description of {copied}')
     if cannot_do(result): tool = 2; why.append('the tool cannot do this task')
+    elif misused := misused_tool(step['plan']): tool = 2; why.append(misused)
     if refused(result):
         outcome = 1; why.append('the tool returned an error')
         if not cannot_do(result): task = min(task, 3); why.append('the task lacks what the tool needs')
@@ -318,6 +463,8 @@ def rate_with(method: str,  # `decomposed` or `single`
 
 # %% ../nbs/20_judge.ipynb #ae63edb4
 CALIBRATION_FILE = Path(str(importlib.resources.files('agentsim')))/'data'/'judge_calibration.jsonl'  # shipped with the package
+HOLDOUT_FILE = CALIBRATION_FILE.with_name('judge_holdout.jsonl')  # a second set, written after the judge's first version
+HOLDOUT2_FILE = CALIBRATION_FILE.with_name('judge_holdout2.jsonl')  # a third, written after the judge was frozen, rated once
 STEP_RATINGS = ('task', 'tool', 'result')
 
 @dataclass
@@ -417,20 +564,43 @@ def calibration_table(rows: list[dict]) -> str:
              '|---|---|---|---|---|---|---|---|---|']
     return '\n'.join(lines + ['| ' + ' | '.join(cells(r)) + ' |' for r in rows])
 
+# %% ../nbs/20_judge.ipynb #aa050237
+def save_judge_check(path: str | Path, settings: dict, items: list[Labelled], judgements: list[Judgement], rows: list[dict]):
+    "Write a judge check: its settings (judge, method, threshold, split, labels), the rows, and each item's rating."
+    rated = [{'id': item.id, 'kind': item.kind, 'split': item.split, 'verdict': item.verdict, **judgement.evaluation,
+              'evidence': judgement.evidence, 'calls': judgement.calls, 'seconds': judgement.seconds}
+             for item, judgement in zip(items, judgements)]
+    Path(path).write_text(json.dumps({**settings, 'rows': rows, 'items': rated}, indent=1, ensure_ascii=False) + '\n')
+
+def load_judge_check(path: str | Path) -> dict:
+    "A judge check written by `save_judge_check`."
+    try: data = json.loads(Path(path).read_text())
+    except (OSError, ValueError) as e: raise AgentsimError(f'{path}: not a judge check ({e})') from e
+    if not isinstance(data, dict) or not {'judge', 'method', 'rows', 'items'} <= set(data): raise AgentsimError(f'{path}: not a judge check')
+    return data
+
 # %% ../nbs/20_judge.ipynb #34c95142
 def check_judge(llm: str | None = None, labels: str | None = None, method: str = 'decomposed', threshold: int = 4,
                 split: str = 'all', num_workers: int = 1, base_url: str | None = None, no_cache: bool = False,
-                usage: UsageMeter | None = None, progress: bool = False) -> tuple[list[dict], str]:
+                usage: UsageMeter | None = None, progress: bool = False,
+                output: str | None = None,  # also write every rating and the table here (`save_judge_check`)
+               ) -> tuple[list[dict], str]:
     "Rate a labels file with a judge: the calibration rows and the judge's description."
     if method not in JUDGE_METHODS: raise AgentsimError(f'--method {method!r}: choose one of {", ".join(JUDGE_METHODS)}')
     if not 1 <= threshold <= 5: raise AgentsimError(f'--threshold must be 1 to 5, got {threshold}')
     if num_workers < 1: raise AgentsimError(f'--num_workers must be at least 1, got {num_workers}')
+    if output and (Path(output).is_dir() or not Path(output).parent.is_dir()):
+        raise AgentsimError(f'--output {output}: not a file in an existing directory')
     items = load_labels(labels)
     if split != 'all':
         items = [i for i in items if i.split == split]
-        if not items: raise AgentsimError(f'--split {split!r}: no labelled trajectory has it (use all, tune or heldout)')
+        if not items: raise AgentsimError(f'--split {split!r}: no labelled trajectory has it (use all, tune, heldout or holdout)')
     judge = get_llm(llm, base_url=base_url, cache=not no_cache, usage=usage)
-    return calibration_rows(items, rate_labels(judge, items, method, num_workers=num_workers, progress=progress), threshold), judge.backend.describe()
+    judgements = rate_labels(judge, items, method, num_workers=num_workers, progress=progress)
+    rows, described = calibration_rows(items, judgements, threshold), judge.backend.describe()
+    if output: save_judge_check(output, {'judge': described, 'method': method, 'threshold': threshold, 'split': split,
+                                         'labels': Path(labels).name if labels else CALIBRATION_FILE.name}, items, judgements, rows)
+    return rows, described
 
 # %% ../nbs/20_judge.ipynb #ff39a181
 @call_parse
@@ -441,15 +611,17 @@ def agentsim_judge_check(
     method: str = 'decomposed',  # the judge method: decomposed or single (the one-call judge)
     threshold: int = 4,  # a rating below it calls a final answer or step defective
     min_accuracy: float = 0.0,  # exit 1 when the final answers' balanced accuracy is below it
-    split: str = 'all',  # all, or only the labelled trajectories of this split (tune, heldout)
+    split: str = 'all',  # all, or only the labelled trajectories of this split (tune, heldout, holdout)
     num_workers: int = 1,  # trajectories rated concurrently
     base_url: str = None,  # OpenAI-compatible server for openai:<model>
     no_cache: bool = False,  # ask the model even when the replay cache has the answer
+    output: str = None,  # also write the table and every rating (evidence, calls, seconds) to this JSON file
 ):
     "Measure a judge on labelled trajectories: per defect kind, how many it caught and kept, and its balanced accuracy."
     if not 0 <= min_accuracy <= 1: raise AgentsimError(f'--min_accuracy must be between 0 and 1, got {min_accuracy}')
     usage = UsageMeter()
-    rows, described = check_judge(llm, labels, method, threshold, split, num_workers, base_url, no_cache, usage, progress=True)
+    rows, described = check_judge(llm, labels, method, threshold, split, num_workers, base_url, no_cache, usage, progress=True,
+                                  output=output)
     print(f'judge: {described}, method {method}, threshold {threshold}, split {split}')
     print(calibration_table(rows))
     print(usage.report(), file=sys.stderr)
@@ -457,3 +629,14 @@ def agentsim_judge_check(
     if accuracy < min_accuracy:
         print(f'balanced accuracy {accuracy:.2f} is below --min_accuracy {min_accuracy:.2f}', file=sys.stderr)
         sys.exit(1)
+
+# %% ../nbs/20_judge.ipynb #e422b9dc
+def judge_check_summary(check: dict) -> dict:
+    "One line of a judge check (`load_judge_check`): the final answers' and steps' scores, seconds and calls per trajectory."
+    rows = {row['kind']: row for row in check['rows']}
+    final, steps, items = rows['all final answers'], rows.get('all steps', {}), check['items']
+    return {'judge': check['judge'], 'method': check['method'], 'labels': check['labels'], 'trajectories': len(items),
+            'balanced accuracy': final['balanced_accuracy'], 'caught': final['caught'], 'kept': final['kept'],
+            'steps balanced accuracy': steps.get('balanced_accuracy'),
+            's / trajectory': round(statistics.mean(i['seconds'] for i in items), 1),
+            'calls / trajectory': round(statistics.mean(i['calls'] for i in items), 1)}

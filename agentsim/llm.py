@@ -7,14 +7,13 @@ from __future__ import annotations
 import functools, json, os, threading, time
 from dataclasses import dataclass, field
 from typing import Any
-import requests
 from fastcore.basics import patch
 from pydantic import BaseModel, ValidationError
 from .core import AgentsimError, tilde
 from .cache import ReplyCache, cache_key, default_cache
 from .local import SPEC_HELP, embedded_server, model_identity, parse_model_spec, resolve_local
-from .transport import (Endpoints, RetryPolicy, TransientError, _transient_status, call_with_retries, post_json,
-                                retry_after_seconds)
+from .transport import (Endpoints, RetryPolicy, TransientError, _transient_status, call_with_retries,
+                                http_session, post_json, retry_after_seconds)
 
 # %% auto #0
 __all__ = ['TEMPLATES', 'as_messages', 'RoleUsage', 'UsageMeter', 'Completion', 'openai_strict_schema', 'OpenAIChat',
@@ -114,7 +113,7 @@ class OpenAIChat:
                              for url in urls]
         else:  # vLLM, SGLang, llama-server...: no SDK to import (half a second) or to build each request (most of the CPU)
             self._headers = {'Authorization': f'Bearer {api_key}'} if api_key else {}
-            self._sessions = [requests.Session() for _ in urls]
+            self._sessions = [http_session(url) for url in urls]  # the environment's proxy settings read once
 
 # %% ../nbs/03_llm.ipynb #f104b0d2
 @patch(as_prop=True)
@@ -231,7 +230,7 @@ class LlamaCompletion:
         if template not in TEMPLATES:
             raise AgentsimError(f'unknown --template {template!r}: choose one of {", ".join(TEMPLATES)}')
         self.base_url, self.template, self.timeout = base_url.rstrip('/'), template, timeout
-        self._session = requests.Session()  # one kept-alive connection pool for all calls
+        self._session = http_session(self.base_url)  # one kept-alive connection pool for all calls
 
     @property
     def identity(self) -> dict: return {'backend': 'llamacpp', 'base_url': self.base_url, 'template': self.template}

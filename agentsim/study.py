@@ -187,7 +187,9 @@ def _series_flags(name: str, s: dict, adapters: dict) -> dict:
     return {'planner': 'finetuned', 'planner_llm': f"local+lora:{adapters[SERIES[name]]}"}
 
 # %% ../nbs/18a_study_command.ipynb #e042aa09
-def study_stages(study: Path, s: dict, record: RunRecord) -> list[tuple[str, Callable, list[Path]]]:
+def study_stages(study: Path, s: dict, record: RunRecord,
+                 ray: str | None = None,  # run trajectories and ratings on this Ray cluster (auto, HOST:PORT or local)
+                ) -> list[tuple[str, Callable, list[Path]]]:
     "The stages of a study in order: `(name, work, outputs)`."
     from agentsim.evaluate import evaluate_trajectories
     from agentsim.package import package_dataset
@@ -199,8 +201,8 @@ def study_stages(study: Path, s: dict, record: RunRecord) -> list[tuple[str, Cal
         ('training requests', lambda: _requests_stage(study/'requests', s['train_single'], s['train_batches'], s['teacher'], s['seed'], s['num_workers']), [study/'requests']),
         ('evaluation requests', lambda: _eval_requests_stage(study, s), [study/'eval-requests']),
         ('evaluation set', lambda: record.update(eval_set=build_eval_set(study/'eval-requests', study/'eval-set', study/'requests', s['eval_multi'])), [study/'eval-set']),
-        ('teacher trajectories', lambda: generate_trajectories(study/'requests', study/'teacher'/'trajectories', planner='prompted', llm=s['teacher'], direct_answer='simple', num_workers=s['num_workers'], seed=s['seed'], max_steps=s['train_max_steps'], progress=False), [study/'teacher'/'trajectories']),
-        ('ratings', lambda: evaluate_trajectories(study/'requests', study/'teacher'/'trajectories', study/'teacher'/'evaluations', s['num_workers'], llm=s['judge'], progress=False), [study/'teacher'/'evaluations']),
+        ('teacher trajectories', lambda: generate_trajectories(study/'requests', study/'teacher'/'trajectories', planner='prompted', llm=s['teacher'], direct_answer='simple', num_workers=s['num_workers'], seed=s['seed'], max_steps=s['train_max_steps'], progress=False, ray=ray), [study/'teacher'/'trajectories']),
+        ('ratings', lambda: evaluate_trajectories(study/'requests', study/'teacher'/'trajectories', study/'teacher'/'evaluations', s['num_workers'], llm=s['judge'], progress=False, ray=ray), [study/'teacher'/'evaluations']),
         ('dataset', lambda: record.update(dataset=package_dataset(study/'requests', study/'teacher'/'trajectories', study/'teacher'/'evaluations', study/'dataset', validation_size=s['validation_size'])), [study/'dataset']),
         ('fine-tune masked', lambda: tune('masked', True), [study/'finetune-masked']),
         ('fine-tune whole', lambda: tune('whole', False), [study/'finetune-whole'])]
@@ -208,7 +210,7 @@ def study_stages(study: Path, s: dict, record: RunRecord) -> list[tuple[str, Cal
         runs = s['zeroshot_runs'] if name == 'student-zeroshot' else s['runs']
         stages.append((f'evaluate {name}', lambda name=name, runs=runs: run_series(
             study/'series'/name, study/'eval-set', runs=runs, llm=s['teacher'], judge_llm=s['judge'],
-            num_workers=s['num_workers'], max_steps=s['eval_max_steps'], progress=False,
+            num_workers=s['num_workers'], max_steps=s['eval_max_steps'], progress=False, ray=ray,
             **_series_flags(name, s, adapters)), [study/'series'/name]))
     return stages
 
@@ -239,16 +241,20 @@ def cost_estimate(s: dict,  # `study_settings`
 def run_study(study_dir: str, teacher: str, student: str, judge: str | None, size: str, seed: int = 0,
               on_stage: Callable[[str], None] | None = None,  # called with each stage's name as it starts
               until: str | None = None,  # stop after this stage (None: run them all)
+              ray: str | None = None,  # run trajectories and ratings on a Ray cluster (not a setting: a study may move)
               **numbers) -> dict:
     "Run (or resume) a study; returns its record."
     study, settings = Path(study_dir), study_settings(teacher, student, judge, size, seed, **numbers)
     record = RunRecord(study, 'study.json')
     recorded = record.read()
     check_same_settings(recorded, settings, study)
+    if ray:  # before anything is written: a head that cannot be reached leaves no trace
+        from agentsim.cluster import connect_ray
+        connect_ray(ray)
     make_output_dir(study, '--study_dir')
     models = recorded.get('models') or {role: model_record(settings[role]) for role in ('teacher', 'student', 'judge')}
     record.update(settings=settings, models={**models, **recorded.get('models', {})})
-    stages = study_stages(study, settings, record)
+    stages = study_stages(study, settings, record, ray)
     names = [name for name, _, _ in stages]
     if until is not None and until not in names: raise AgentsimError(f'--until {until!r}: not a stage ({", ".join(names)})')
     if not _adapters_present(study):  # another machine: train the students again (their outputs are still here)
@@ -277,6 +283,7 @@ def agentsim_study(
     train_max_steps: int = None, eval_max_steps: int = None,  # step limits: data-making, evaluation
     validation_size: int = None, num_workers: int = None,  # held-out requests; requests in flight
     until: str = None,  # stop after this stage, e.g. 'teacher trajectories' (default: run every stage)
+    ray: str = None,  # run trajectories and ratings on a Ray cluster: auto, HOST:PORT or local (needs the ray extra)
 ):
     "Run the original's study (fine-tuned vs zero-shot vs teacher, and prompt masking) end to end, resumably."
     numbers = dict(train_single=train_single, train_batches=train_batches, eval_single=eval_single,
@@ -286,7 +293,8 @@ def agentsim_study(
     estimate = cost_estimate(study_settings(teacher, student, judge, size, seed, **numbers))
     print('study: ' + ', '.join(f'{value:,} {name}' for name, value in estimate.items()), file=sys.stderr, flush=True)
     record = run_study(study_dir, teacher, student, judge, size, seed,
-                       on_stage=lambda name: print(f'stage: {name}', file=sys.stderr, flush=True), until=until, **numbers)
+                       on_stage=lambda name: print(f'stage: {name}', file=sys.stderr, flush=True), until=until, ray=ray,
+                       **numbers)
     seconds = sum(stage['seconds'] for stage in record['stages'].values())
     done = sum(bool(stage.get('done')) for stage in record['stages'].values())
     print(f"study: {done} stages done, {seconds / 3600:.1f} h in all; results in {study_dir}", file=sys.stderr)

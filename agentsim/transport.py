@@ -11,7 +11,7 @@ from fastcore.basics import patch
 from .core import AgentsimError, ModelUnreachable
 
 # %% auto #0
-__all__ = ['TransientError', 'RetryPolicy', 'call_with_retries', 'retry_after_seconds', 'post_json', 'Endpoints']
+__all__ = ['TransientError', 'RetryPolicy', 'call_with_retries', 'retry_after_seconds', 'post_json', 'http_session', 'Endpoints']
 
 # %% ../nbs/03a_transport.ipynb #e7ec44c4
 class TransientError(Exception):
@@ -92,6 +92,17 @@ def post_json(session,  # `requests` or a `requests.Session` (kept-alive connect
     except ValueError as e: raise TransientError('response is not JSON') from e
     if not isinstance(data, dict): raise TransientError('response is not a JSON object')
     return data
+
+# %% ../nbs/03a_transport.ipynb #9d4f2a6e
+def http_session(url: str,  # the server's base URL: the settings are read for its host
+                ) -> requests.Session:
+    "A `requests.Session` for one server, with the environment's proxy, `.netrc` and CA settings read once, not per request."
+    session = requests.Session()
+    session.proxies = requests.utils.get_environ_proxies(url)
+    session.auth = requests.utils.get_netrc_auth(url)
+    session.verify = os.environ.get('REQUESTS_CA_BUNDLE') or os.environ.get('CURL_CA_BUNDLE') or True
+    session.trust_env = False  # what requests would read from the environment per request is set above, once
+    return session
 
 # %% ../nbs/03a_transport.ipynb #1873240f
 class Endpoints:

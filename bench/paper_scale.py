@@ -12,6 +12,7 @@ tokens; 2 ratings: 775 + 97), and flags override them. Hours assume one server (
 that processes prompt and completion tokens at the given aggregate rates.
 
     python bench/paper_scale.py --simulate            # the same sizes, run, against a simulated server farm
+    python bench/paper_scale.py --simulate --output bench/results/paper_scale.json   # and keep the figures
 
 `--simulate` runs the original's full pipeline at its real size against bench/fixed_latency_server.py (its own
 process; every answer after `--latency` seconds, 2 by default, with hundreds of calls in flight): trajectories and
@@ -20,12 +21,15 @@ trajectories and ratings on a 50-request evaluation set (`agentsim_runs`). Each 
 a two-node Ray cluster on this machine (`agentsim.cluster.LocalRayCluster`, one CPU per node, `--ray HOST:PORT`). It
 prints, per stage: wall time, model calls, CPU per call, peak memory, and the growth of each with size; and a bare
 `requests` client (threads sharing one `requests.Session`, the JSON bodies agentsim sent) posting to the same server
-in the same run, for its CPU per call. CPU is the kernel's account of the processes (user + system): the command's
-own for one process; on Ray, the driver's plus every worker's (tasks and the coordinator actor), with Ray's own
-daemons (GCS, raylets, agents) counted apart. Memory is the peak resident set: the command's; on Ray, the driver's,
-the sum over the run's agentsim processes (sampled every 0.2 s), and Ray's daemons apart.
+in the same run, for its CPU per call (and the same client reading the proxy settings once, as agentsim does, for
+comparison). CPU is the kernel's account of the processes (user + system): the command's own for one process; on
+Ray, the driver's plus every worker's (tasks and the coordinator actor), with Ray's own daemons (GCS, raylets,
+agents) counted apart. Memory is the peak resident set: the command's; on Ray, the driver's,
+the sum over the run's agentsim processes (sampled every 0.2 s), and Ray's daemons apart. `--output FILE` also writes
+every figure as JSON, with the date, the machine's core count and its load average at the start and the end (other
+jobs on the machine inflate wall times and CPU alike); `readme_table` renders the README's table from that file.
 """
-import argparse, json, os, shutil, statistics, subprocess, sys, tempfile, threading, time, urllib.request
+import argparse, datetime, json, os, shutil, statistics, subprocess, sys, tempfile, threading, time, urllib.request
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -153,11 +157,13 @@ def add(rows: list[dict]) -> dict:
     return total
 
 
-def bare_client(url: str, bodies_file: str, calls: int, workers: int):
+def bare_client(url: str, bodies_file: str, calls: int, workers: int,
+                environment_once: bool = False):  # read the proxy settings once, as agentsim's sessions do
     "What a minimal client does per call: post a recorded JSON body on a shared `requests.Session`, read the JSON."
     from concurrent.futures import ThreadPoolExecutor
     import requests
     bodies, session = json.loads(Path(bodies_file).read_text()), requests.Session()
+    if environment_once: session.proxies, session.trust_env = requests.utils.get_environ_proxies(url), False
     def one(index: int):
         response = session.post(f'{url}/v1/chat/completions', json=bodies[index % len(bodies)], timeout=300)
         response.raise_for_status()
@@ -205,7 +211,32 @@ def run_mode(mode: str, work: Path, sizes: list[int], workers: int, model: list[
     return results
 
 
-def print_simulation(results: list[tuple], bare: dict, options):
+def whole_stage(results: list[tuple], mode: str) -> str:
+    "The stage that stands for a mode's whole training pipeline: trajectories and ratings, or trajectories alone."
+    stages = [stage for m, stage, *_ in results if m == mode]
+    return 'trajectories + ratings' if 'trajectories + ratings' in stages else 'trajectories'
+
+
+def goals(results: list[tuple], bare: dict) -> list[dict]:
+    "Per mode: the whole pipeline's figures at each size, the growth from the last size but one, and the goals."
+    summary = []
+    for mode in dict.fromkeys(m for m, *_ in results):
+        whole = whole_stage(results, mode)
+        train = [(n, r) for m, stage, n, r in results if m == mode and stage == whole]
+        (n1, small), (n2, large) = train[-2], train[-1]
+        cpu = lambda r: r['cpu'] + r['workers_cpu']
+        memory = large['driver_mb'] + large['workers_mb']
+        summary.append({'mode': mode, 'stage': whole, 'requests': [n for n, _ in train],
+                        'cpu_ms_per_call': [per_call(r) for _, r in train],
+                        'memory_mb': [r['driver_mb'] + r['workers_mb'] for _, r in train],
+                        'wall_s': [r['seconds'] for _, r in train],
+                        'marginal_cpu_ms_per_call': 1000 * (cpu(large) - cpu(small)) / (large['calls'] - small['calls']),
+                        'cpu_ratio_to_bare': per_call(large) / per_call(bare),
+                        'cpu_goal_met': per_call(large) < 1.5 * per_call(bare), 'memory_goal_met': memory < 1024})
+    return summary
+
+
+def print_simulation(results: list[tuple], bare: dict, options, bare_once: dict):
     "The table, the growth with size and the goals."
     print(f'fixed answer latency {options.latency} s, --num_workers {options.workers}; {os.cpu_count()} cores; '
           f'agentsim {__import__("agentsim").__version__}')
@@ -215,29 +246,82 @@ def print_simulation(results: list[tuple], bare: dict, options):
                       f'{per_call(r):.2f}', f'{per_call(r, "all"):.2f}' if r['daemons_cpu'] else '',
                       f'{r["driver_mb"]:.0f}', f'{r["workers_mb"]:.0f}' if r['workers_mb'] else '')
                      for mode, stage, n, r in results]
-    rows.append(('bare requests', 'same JSON bodies', '', f'{bare["calls"]:,}', f'{bare["seconds"]:.0f}',
-                 str(bare['peak_in_flight']), f'{per_call(bare):.2f}', '', f'{bare["driver_mb"]:.0f}', ''))
+    for stage, r in (('same JSON bodies', bare), ('same, environment read once', bare_once)):
+        rows.append(('bare requests', stage, '', f'{r["calls"]:,}', f'{r["seconds"]:.0f}', str(r['peak_in_flight']),
+                     f'{per_call(r):.2f}', '', f'{r["driver_mb"]:.0f}', ''))
     widths = [max(len(row[i]) for row in rows) for i in range(len(head))]
     for row in rows: print('  '.join(cell.ljust(width) for cell, width in zip(row, widths)).rstrip())
-    for mode in dict.fromkeys(m for m, *_ in results):
-        stages = [st for m, st, *_ in results if m == mode]
-        whole = 'trajectories + ratings' if 'trajectories + ratings' in stages else 'trajectories'
-        train = [(n, r) for m, stage, n, r in results if m == mode and stage == whole]
-        (n1, small), (n2, large) = train[-2], train[-1]
-        cpu = lambda r: r['cpu'] + r['workers_cpu']
-        marginal = 1000 * (cpu(large) - cpu(small)) / (large['calls'] - small['calls'])
-        print(f'{mode}, {whole}: CPU per call ' + ', '.join(f'{per_call(r):.2f}' for _, r in train) + ' ms at '
-              + ', '.join(f'{n:,}' for n, _ in train) + f' requests ({marginal:.2f} ms per extra call from {n1:,} to '
-              f'{n2:,}); peak memory ' + ', '.join(f'{r["driver_mb"] + r["workers_mb"]:.0f}' for _, r in train)
-              + ' MB; wall ' + ', '.join(f'{r["seconds"]:.0f}' for _, r in train) + ' s')
-        print(f'  goals at {n2:,} requests: CPU per call {per_call(large):.2f} ms = '
-              f'{per_call(large) / per_call(bare):.2f} x the bare client\'s {per_call(bare):.2f} ms (goal < 1.5 x); '
-              f'memory {large["driver_mb"] + large["workers_mb"]:.0f} MB (goal < 1,024 MB)')
+    for g in goals(results, bare):
+        sizes = g['requests']
+        print(f'{g["mode"]}, {g["stage"]}: CPU per call ' + ', '.join(f'{x:.2f}' for x in g['cpu_ms_per_call']) + ' ms at '
+              + ', '.join(f'{n:,}' for n in sizes) + f' requests ({g["marginal_cpu_ms_per_call"]:.2f} ms per extra call from '
+              f'{sizes[-2]:,} to {sizes[-1]:,}); peak memory ' + ', '.join(f'{mb:.0f}' for mb in g['memory_mb'])
+              + ' MB; wall ' + ', '.join(f'{s:.0f}' for s in g['wall_s']) + ' s')
+        print(f'  goals at {sizes[-1]:,} requests: CPU per call {g["cpu_ms_per_call"][-1]:.2f} ms = '
+              f'{g["cpu_ratio_to_bare"]:.2f} x the bare client\'s {per_call(bare):.2f} ms (goal < 1.5 x); '
+              f'memory {g["memory_mb"][-1]:.0f} MB (goal < 1,024 MB)')
+
+
+def rounded(value, digits: int = 6):
+    "`value` with every float in it rounded to `digits` decimals: JSON that reads well and rounds as the printout does."
+    if isinstance(value, float): return round(value, digits)
+    if isinstance(value, list): return [rounded(v, digits) for v in value]
+    if isinstance(value, dict): return {key: rounded(v, digits) for key, v in value.items()}
+    return value
+
+
+def figures(results: list[tuple], bare: dict, bare_once: dict, options, started: dict, ended: dict) -> dict:
+    "Everything `--simulate` measured, as JSON: every stage's row, the bare client's, the goals, and the conditions."
+    def row(r: dict) -> dict:
+        return {'calls': r['calls'], 'wall_s': r['seconds'], 'peak_in_flight': r['peak_in_flight'],
+                'cpu_s': r['cpu'] + r['workers_cpu'], 'cpu_ms_per_call': per_call(r),
+                'cpu_ms_per_call_with_ray_daemons': per_call(r, 'all') if r['daemons_cpu'] else None,
+                'peak_mb': r['driver_mb'], 'workers_mb': r['workers_mb'] or None, 'ray_daemons_mb': r['daemons_mb'] or None}
+    return rounded({'command': 'python bench/paper_scale.py --simulate', 'agentsim_version': __import__('agentsim').__version__,
+                    'date': started['date'], 'cores': os.cpu_count(),
+                    'load_average': {'start': started['load'], 'end': ended['load']},  # 1, 5 and 15 minutes, as `uptime`
+                    'latency_s': options.latency, 'num_workers': options.workers,
+                    'stages': [{'mode': mode, 'stage': stage, 'requests': n, **row(r)} for mode, stage, n, r in results],
+                    'bare_client': {'stage': 'same JSON bodies', **row(bare)},
+                    'bare_client_environment_once': {'stage': 'same, environment read once', **row(bare_once)},
+                    'goals': goals(results, bare)})
+
+
+def conditions() -> dict:
+    "Today's date and the machine's load average (1, 5, 15 minutes)."
+    return {'date': datetime.date.today().isoformat(), 'load': list(os.getloadavg())}
+
+
+def _figure(value: float) -> str:
+    "Three significant figures for milliseconds: 2.86, 21.3, 145."
+    return f'{value:.2f}' if value < 10 else f'{value:.1f}' if value < 100 else f'{value:.0f}'
+
+
+def readme_table(figures: dict) -> str:
+    "The README's performance table (Markdown), from what `--simulate --output` wrote."
+    rows = ['| mode | requests | model calls | wall | agentsim CPU per call | peak memory |', '|---|---|---|---|---|---|']
+    names = {'one process': 'one process', 'Ray, 2 nodes': 'two-node Ray cluster'}
+    for goal in figures['goals']:
+        sizes = [s for s in figures['stages'] if s['mode'] == goal['mode'] and s['stage'] == goal['stage']]
+        each = lambda show: ' / '.join(show(s) for s in sizes)
+        largest = sizes[-1]
+        memory = (each(lambda s: f"{s['peak_mb']:.0f}") + ' MB' if largest['workers_mb'] is None
+                  else f"{largest['peak_mb']:.0f} MB driver + {largest['workers_mb']:.0f} MB workers")
+        cells = [names.get(goal['mode'], goal['mode']), each(lambda s: f"{s['requests']:,}"), each(lambda s: f"{s['calls']:,}"),
+                 each(lambda s: f"{s['wall_s']:.0f}") + ' s', each(lambda s: _figure(s['cpu_ms_per_call'])) + ' ms', memory]
+        rows.append('| ' + ' | '.join(cells) + ' |')
+    bare = figures['bare_client']
+    rows.append(f"| a bare `requests` client, same JSON | | {bare['calls']:,} | {bare['wall_s']:.0f} s | "
+                f"{_figure(bare['cpu_ms_per_call'])} ms | {bare['peak_mb']:.0f} MB |")
+    return '\n'.join(rows)
 
 
 def simulate(options):
     from throughput import LatencyServer
     from agentsim.cluster import LocalRayCluster
+    started = conditions()
+    output = Path(options.output) if options.output else None
+    if output is not None and not output.parent.is_dir(): raise SystemExit(f'error: --output {output}: no such folder')
     work = Path(tempfile.mkdtemp(prefix='agentsim-paper-'))
     sizes = [int(b) for b in options.sizes.split(',')]
     env = {**os.environ, 'OPENAI_API_KEY': os.environ.get('OPENAI_API_KEY', 'bench-key-not-secret')}
@@ -250,13 +334,18 @@ def simulate(options):
             bodies = work/'bodies.json'
             with urllib.request.urlopen(f'{server.url}/bodies', timeout=10) as response:
                 bodies.write_text(json.dumps(json.loads(response.read())['bodies']))
-            bare = measure([sys.executable, str(Path(__file__).resolve()), '--bare_client', server.url, '--bodies',
-                            str(bodies), '--calls', str(options.bare_calls), '--workers', str(options.workers)], env, server)
+            bare_command = [sys.executable, str(Path(__file__).resolve()), '--bare_client', server.url, '--bodies',
+                            str(bodies), '--calls', str(options.bare_calls), '--workers', str(options.workers)]
+            bare = measure(bare_command, env, server)
+            bare_once = measure(bare_command + ['--environment_once'], env, server)
             if not options.no_ray:
                 with LocalRayCluster(nodes=2, num_cpus=1) as cluster:
                     results += run_mode('Ray, 2 nodes', work, sizes, options.workers, model, env, server, cluster)
     finally: shutil.rmtree(work, ignore_errors=True)
-    print_simulation(results, bare, options)
+    print_simulation(results, bare, options, bare_once)
+    if output is not None:
+        output.write_text(json.dumps(figures(results, bare, bare_once, options, started, conditions()), indent=1) + '\n')
+        print(f'figures written to {output}', file=sys.stderr)
 
 
 def main():
@@ -277,11 +366,14 @@ def main():
     parser.add_argument('--sizes', default='7,97,460', help='--simulate: batches of 6 besides the 20 single-step requests')
     parser.add_argument('--bare_calls', type=int, default=3000, help='--simulate: calls of the bare requests client')
     parser.add_argument('--no_ray', action='store_true', help='--simulate: one process only')
+    parser.add_argument('--output', help='--simulate: also write the figures as JSON to this file')
     parser.add_argument('--bare_client', help=argparse.SUPPRESS)  # the bare client's own process: the server's URL
     parser.add_argument('--bodies', help=argparse.SUPPRESS)
     parser.add_argument('--calls', type=int, help=argparse.SUPPRESS)
+    parser.add_argument('--environment_once', action='store_true', help=argparse.SUPPRESS)
     options = parser.parse_args()
-    if options.bare_client: return bare_client(options.bare_client, options.bodies, options.calls, options.workers)
+    if options.bare_client:
+        return bare_client(options.bare_client, options.bodies, options.calls, options.workers, options.environment_once)
     if options.simulate: return simulate(options)
     measured = trajectory_tokens(Path(options.trajectories))
     generation = [float(x) for x in options.generation_tokens.split(',')]

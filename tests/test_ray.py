@@ -166,3 +166,13 @@ def test_a_node_killed_mid_run_loses_nothing(tmp_path, cluster, monkeypatch):
     # a task running on the killed node is run again (its calls asked twice, its files written once); when the kill
     # lands between two of that node's tasks nothing is repeated, so the count can only be at least a local run's
     assert ray_calls >= local_calls, 'fewer calls than a local run: some request was never computed'
+
+
+def test_the_study_refuses_an_unreachable_head_before_writing(tmp_path, command):
+    with __import__('socket').socket() as unused:
+        unused.bind(('127.0.0.1', 0))
+        port = unused.getsockname()[1]
+    finished = command('agentsim_study', '--study_dir', str(tmp_path/'study'), '--teacher', 'openai:m', '--student', 'local',
+                       '--ray', f'127.0.0.1:{port}')
+    assert finished.returncode == 2 and not (tmp_path/'study').exists()
+    assert finished.stderr.strip().splitlines()[-1] == f'error: --ray 127.0.0.1:{port}: no Ray head answers there (Connection refused)'

@@ -23,3 +23,13 @@ def test_the_readmes_request_level_comparison_is_computed():
     difference, requests, p = float(quoted[1]), int(quoted[2]), float(quoted[3])
     assert (round(comparison['requests']['difference'], 2), comparison['requests']['requests']) == (difference, requests)
     assert round(comparison['requests']['sign_flip_p'], 2) == p
+
+
+def test_the_readmes_judge_table_is_the_judge_checks():
+    "The judge's calibration the README quotes, from the committed agentsim_judge_check files."
+    import pandas as pd
+    from agentsim.judge import judge_check_summary, load_judge_check
+    names = ['holdout2-local-1.5b-decomposed', 'holdout2-local-1.5b-single', 'holdout2-local-decomposed']
+    table = pd.DataFrame([judge_check_summary(load_judge_check(REPO/'nbs'/'judge_checks'/f'{name}.json')) for name in names])
+    columns = ['judge', 'method', 'trajectories', 'balanced accuracy', 'caught', 'kept', 's / trajectory']
+    assert pipe_table(table[columns]) in (REPO/'README.md').read_text()
