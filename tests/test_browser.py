@@ -14,7 +14,7 @@ def test_loader_reads_the_committed_runs():
     records = load_trajectories(RUNS/'prompted'/'trajectories_2', requests_dir=RUNS/'requests')
     assert [r['request_id'] for r in records] == ['0_0', '0_1', '0_2', '1_0', '1_1', '1_2']
     first, lyon = records[0], records[3]
-    assert (first['kind'], first['finished'], first['final_answer_rating']) == ('single', True, 5)
+    assert (first['kind'], first['finished'], first['final_answer_rating']) == ('single', True, 2)  # Sydney: the judge fails it
     assert first['request'] == 'What is the capital of Australia?'
     assert (lyon['kind'], lyon['finished'], lyon['final_answer_rating']) == ('multi', False, None)
     assert [(s['tool'], s['condition']) for s in lyon['steps']] == [('search_internet', 'none'),
@@ -49,9 +49,9 @@ def test_filters_narrow_what_is_shown():
     browser.rating.value = 4  # still only trajectories that used search_internet: none was rated
     assert list(browser.request.options) == [] and NO_MATCH in browser.view.value
     browser.tool.value = 'final_answer'
-    assert list(browser.request.options) == ['0_0', '0_1', '0_2']
+    assert list(browser.request.options) == ['0_2']  # of the direct answers, only the Mona Lisa's is rated 4 or more
     browser.status.value = 'finished'
-    assert browser.request.value == '0_0' and 'final answer 5' in browser.view.value
+    assert browser.request.value == '0_2' and 'final answer 5' in browser.view.value
 
 
 
