@@ -4,7 +4,7 @@
 
 # %% ../nbs/05_formats.ipynb #84f79be7
 from __future__ import annotations
-import json, re
+import json, re, threading
 from dataclasses import dataclass, field
 from pathlib import Path
 from fastcore.basics import patch
@@ -232,6 +232,8 @@ def load_evaluation(path: str | Path) -> dict:
     return data
 
 # %% ../nbs/05_formats.ipynb #3b52abdf
+_record_lock = threading.RLock()  # one read-and-write of a record at a time in this process
+
 class RunRecord:
     "The record of how a run directory was made: `meta/run.json`, read, written and updated here only."
     def __init__(self, directory: str | Path,  # a trajectories, evaluations or requests directory
@@ -263,9 +265,10 @@ def read(self: RunRecord) -> dict:
 @patch
 def update(self: RunRecord, **fields) -> dict:
     "Add `fields` to the record, keeping what it has; returns the whole record."
-    data = {**self.read(), **fields}
-    atomic_write_text(self.path, json.dumps(data, indent=2, ensure_ascii=False))
-    if self.legacy_path.is_file(): self.legacy_path.unlink()  # moved into meta/: the top level is the original's again
+    with _record_lock:  # a study's heartbeat thread updates its record beside the main thread
+        data = {**self.read(), **fields}
+        atomic_write_text(self.path, json.dumps(data, indent=2, ensure_ascii=False))
+        if self.legacy_path.is_file(): self.legacy_path.unlink()  # moved into meta/: the top level is the original's again
     return data
 
 # %% ../nbs/05_formats.ipynb #156d410e

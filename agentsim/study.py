@@ -4,7 +4,7 @@
 
 # %% ../nbs/18a_study_command.ipynb #5efaeb8c
 from __future__ import annotations
-import json, math, re, shutil, sys, time
+import json, math, re, shutil, sys, threading, time
 from dataclasses import asdict, dataclass, fields
 from pathlib import Path
 from typing import Callable
@@ -13,9 +13,9 @@ from .core import AgentsimError, agentsim_home, cli_errors, make_output_dir, wri
 from .formats import RunRecord, json_block, load_requests, read_json, request_files
 
 # %% auto #0
-__all__ = ['STUDY_SIZES', 'SERIES', 'SECONDS_PER_STEP', 'StudySize', 'study_settings', 'check_same_settings', 'model_record',
-           'run_stage', 'near_duplicates', 'build_eval_set', 'study_stages', 'cost_estimate', 'run_study',
-           'agentsim_study', 'study_series', 'results_table']
+__all__ = ['STUDY_SIZES', 'HEARTBEAT_SECONDS', 'SERIES', 'SECONDS_PER_STEP', 'StudySize', 'study_settings', 'check_same_settings',
+           'model_record', 'run_stage', 'near_duplicates', 'build_eval_set', 'study_stages', 'cost_estimate',
+           'run_study', 'agentsim_study', 'study_series', 'results_table']
 
 # %% ../nbs/18a_study_command.ipynb #cf6f9629
 @dataclass
@@ -75,32 +75,40 @@ def model_record(spec: str) -> dict:
     return {'spec': shown, 'identity': model_identity(spec)}
 
 # %% ../nbs/18a_study_command.ipynb #ee8db1aa
-def _newest_file_time(directories: list[Path]) -> float | None:
-    "The modification time of the newest file under `directories`."
-    times = [p.stat().st_mtime for d in directories if d.exists() for p in d.rglob('*') if p.is_file()]
-    return max(times) if times else None
+HEARTBEAT_SECONDS = 60.0  # how often a running stage notes in the record that it is still at work
+
+def _heartbeat(record: RunRecord, name: str, stop: threading.Event, every: float):
+    "Note the time in the stage's `attempt_seen` every `every` seconds until `stop` is set."
+    while not stop.wait(every):
+        if writes_closed.is_set(): return
+        stages = record.read().get('stages', {})
+        record.update(stages={**stages, name: {**stages.get(name, {}), 'attempt_seen': round(time.time(), 1)}})
 
 def run_stage(record: RunRecord,  # the study's record
               name: str,  # the stage
               work: Callable[[], object],  # what it does
-              outputs: list[Path] = (),  # where it writes (for the estimate of an attempt that was killed)
+              heartbeat: float = HEARTBEAT_SECONDS,  # seconds between the notes that bound a killed attempt's time
              ) -> dict:
     "Run `work` unless the stage is done; keep its seconds (across calls) in the record."
     stages = record.read().get('stages', {})
     stage = dict(stages.get(name, {'seconds': 0.0}))
     if stage.get('done'): return stage
-    if started := stage.pop('attempt_started', None):  # an earlier call was killed during this stage
-        newest = _newest_file_time(list(outputs))
-        if newest and newest > started:
-            stage['seconds'] = round(stage['seconds'] + newest - started, 1)
-            stage['estimated'] = True
-    record.update(stages={**stages, name: {**stage, 'attempt_started': time.time()}})
+    started, seen = stage.pop('attempt_started', None), stage.pop('attempt_seen', None)
+    if started and seen and seen > started:  # an earlier call was killed during this stage
+        stage['seconds'] = round(stage['seconds'] + seen - started, 1)
+        stage['estimated'] = True
+    record.update(stages={**stages, name: {**stage, 'attempt_started': round(time.time(), 1)}})
+    stop = threading.Event()
+    beat = threading.Thread(target=_heartbeat, args=(record, name, stop, heartbeat), daemon=True)
+    beat.start()
     start = time.monotonic()
     try:
         work()
         stage['done'] = True
         return stage
     finally:
+        stop.set()
+        beat.join()
         stage['seconds'] = round(stage['seconds'] + time.monotonic() - start, 1)
         if not writes_closed.is_set():  # Ctrl-C: nothing is written after it (the next call estimates this attempt)
             record.update(stages={**record.read().get('stages', {}), name: stage})
@@ -189,8 +197,8 @@ def _series_flags(name: str, s: dict, adapters: dict) -> dict:
 # %% ../nbs/18a_study_command.ipynb #e042aa09
 def study_stages(study: Path, s: dict, record: RunRecord,
                  ray: str | None = None,  # run trajectories and ratings on this Ray cluster (auto, HOST:PORT or local)
-                ) -> list[tuple[str, Callable, list[Path]]]:
-    "The stages of a study in order: `(name, work, outputs)`."
+                ) -> list[tuple[str, Callable]]:
+    "The stages of a study in order: `(name, work)`."
     from agentsim.evaluate import evaluate_trajectories
     from agentsim.package import package_dataset
     from agentsim.runs import run_series
@@ -198,20 +206,20 @@ def study_stages(study: Path, s: dict, record: RunRecord,
     adapters = {}
     def tune(name, masked): adapters[name] = _finetune_stage(study, s, name, masked, record)
     stages = [
-        ('training requests', lambda: _requests_stage(study/'requests', s['train_single'], s['train_batches'], s['teacher'], s['seed'], s['num_workers']), [study/'requests']),
-        ('evaluation requests', lambda: _eval_requests_stage(study, s), [study/'eval-requests']),
-        ('evaluation set', lambda: record.update(eval_set=build_eval_set(study/'eval-requests', study/'eval-set', study/'requests', s['eval_multi'])), [study/'eval-set']),
-        ('teacher trajectories', lambda: generate_trajectories(study/'requests', study/'teacher'/'trajectories', planner='prompted', llm=s['teacher'], direct_answer='simple', num_workers=s['num_workers'], seed=s['seed'], max_steps=s['train_max_steps'], progress=False, ray=ray), [study/'teacher'/'trajectories']),
-        ('ratings', lambda: evaluate_trajectories(study/'requests', study/'teacher'/'trajectories', study/'teacher'/'evaluations', s['num_workers'], llm=s['judge'], progress=False, ray=ray), [study/'teacher'/'evaluations']),
-        ('dataset', lambda: record.update(dataset=package_dataset(study/'requests', study/'teacher'/'trajectories', study/'teacher'/'evaluations', study/'dataset', validation_size=s['validation_size'])), [study/'dataset']),
-        ('fine-tune masked', lambda: tune('masked', True), [study/'finetune-masked']),
-        ('fine-tune whole', lambda: tune('whole', False), [study/'finetune-whole'])]
+        ('training requests', lambda: _requests_stage(study/'requests', s['train_single'], s['train_batches'], s['teacher'], s['seed'], s['num_workers'])),
+        ('evaluation requests', lambda: _eval_requests_stage(study, s)),
+        ('evaluation set', lambda: record.update(eval_set=build_eval_set(study/'eval-requests', study/'eval-set', study/'requests', s['eval_multi']))),
+        ('teacher trajectories', lambda: generate_trajectories(study/'requests', study/'teacher'/'trajectories', planner='prompted', llm=s['teacher'], direct_answer='simple', num_workers=s['num_workers'], seed=s['seed'], max_steps=s['train_max_steps'], progress=False, ray=ray)),
+        ('ratings', lambda: evaluate_trajectories(study/'requests', study/'teacher'/'trajectories', study/'teacher'/'evaluations', s['num_workers'], llm=s['judge'], progress=False, ray=ray)),
+        ('dataset', lambda: record.update(dataset=package_dataset(study/'requests', study/'teacher'/'trajectories', study/'teacher'/'evaluations', study/'dataset', validation_size=s['validation_size']))),
+        ('fine-tune masked', lambda: tune('masked', True)),
+        ('fine-tune whole', lambda: tune('whole', False))]
     for name in SERIES:
         runs = s['zeroshot_runs'] if name == 'student-zeroshot' else s['runs']
         stages.append((f'evaluate {name}', lambda name=name, runs=runs: run_series(
             study/'series'/name, study/'eval-set', runs=runs, llm=s['teacher'], judge_llm=s['judge'],
             num_workers=s['num_workers'], max_steps=s['eval_max_steps'], progress=False, ray=ray,
-            **_series_flags(name, s, adapters)), [study/'series'/name]))
+            **_series_flags(name, s, adapters))))
     return stages
 
 # %% ../nbs/18a_study_command.ipynb #0c5720ba
@@ -255,15 +263,15 @@ def run_study(study_dir: str, teacher: str, student: str, judge: str | None, siz
     models = recorded.get('models') or {role: model_record(settings[role]) for role in ('teacher', 'student', 'judge')}
     record.update(settings=settings, models={**models, **recorded.get('models', {})})
     stages = study_stages(study, settings, record, ray)
-    names = [name for name, _, _ in stages]
+    names = [name for name, _ in stages]
     if until is not None and until not in names: raise AgentsimError(f'--until {until!r}: not a stage ({", ".join(names)})')
     if not _adapters_present(study):  # another machine: train the students again (their outputs are still here)
         stages_done = record.read().get('stages', {})
         for name in ('fine-tune masked', 'fine-tune whole'): stages_done.get(name, {}).pop('done', None)
         record.update(stages=stages_done)
-    for name, work, outputs in stages:
+    for name, work in stages:
         if on_stage: on_stage(name)
-        run_stage(record, name, work, outputs)
+        run_stage(record, name, work)
         if name == until: break
     return record.read()
 
