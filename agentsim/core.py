@@ -51,9 +51,11 @@ def tilde(path: str | Path) -> str:
 writes_closed = threading.Event()  # set first thing when a command is stopped: nothing is written after it
 _writes_lock = threading.Lock()
 _writes_under_way = 0  # atomic writes started before the stop and not finished yet
+_UMASK = os.umask(0o022); os.umask(_UMASK)  # read once: a temporary file is made 0600, an output gets the usual mode
 
 def atomic_write_text(path: str | Path,  # the file to write
                       text: str,  # its complete new content
+                      sync: bool = True,  # flush it to the disk before the rename (False: a machine crash may empty it)
                      ) -> Path:
     "Write `text` to `path` so that `path` is never seen half-written; nothing once `writes_closed` is set."
     global _writes_under_way
@@ -65,10 +67,12 @@ def atomic_write_text(path: str | Path,  # the file to write
         path.parent.mkdir(parents=True, exist_ok=True)
         fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f'.{path.name}.', suffix='.tmp')
         try:
+            os.fchmod(fd, 0o666 & ~_UMASK)
             with os.fdopen(fd, 'w', encoding='utf-8') as f:
                 f.write(text)
-                f.flush()
-                os.fsync(f.fileno())
+                if sync:
+                    f.flush()
+                    os.fsync(f.fileno())
             os.replace(tmp, path)
         except BaseException:
             Path(tmp).unlink(missing_ok=True)

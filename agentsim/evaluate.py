@@ -14,8 +14,9 @@ from fastcore.script import call_parse
 from pydantic import BaseModel, ConfigDict, Field, create_model
 from .cluster import connect_ray, merge_nodes, run_on_cluster
 from .core import AgentsimError, ModelUnreachable, cli_errors, in_shard, make_output_dir, parse_shard, run_parallel
-from .formats import (Request, RunRecord, failures_path, load_requests, load_trajectory, output_path,
-                              save_evaluation, write_failures)
+from .formats import (Request, RunRecord, failures_path, load_requests, load_evaluation, load_trajectory,
+                              output_path,
+                              save_evaluation, saved_problem, write_failures)
 from .llm import LLM, UsageMeter, get_llm
 from .planners import one_line
 from .tools import DEFAULT_TOOLS, Toolbox, load_tools_file
@@ -226,7 +227,9 @@ def evaluate_trajectories(
     todo = []
     for request in request_set:
         if not in_shard(request.id, shard_of): continue
-        if output_path(out, request.id).exists(): job.counts['skipped'] += 1
+        problem = saved_problem(out, request.id, load_evaluation)
+        if problem not in (None, 'not written'): print(f'rating {request.id} again: {problem}', file=sys.stderr)
+        if problem is None: job.counts['skipped'] += 1
         elif not output_path(trajectories, request.id).exists(): job.counts['missing'] += 1
         else: todo.append(request)
     RunRecord(out).update(judge_model=judge.backend.describe(), judge_method=judge_method, judge_samples=judge_samples,

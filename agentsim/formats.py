@@ -7,6 +7,7 @@ from __future__ import annotations
 import json, re, threading
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Callable
 from fastcore.basics import patch
 from .core import AgentsimError, atomic_write_text
 
@@ -14,8 +15,8 @@ from .core import AgentsimError, atomic_write_text
 __all__ = ['MAX_REQUEST_CHARS', 'META', 'RATING_KEYS', 'Request', 'json_block', 'parse_requests', 'RequestSet', 'load_requests',
            'output_path', 'sidecar_path', 'save_trajectory', 'load_trajectory', 'read_json', 'is_request_id',
            'request_id_order', 'request_files', 'load_sidecar', 'evaluation_problem', 'save_evaluation',
-           'load_evaluation', 'RunRecord', 'failures_path', 'write_failures', 'read_failures', 'series_runs',
-           'evaluations_dir_for']
+           'load_evaluation', 'saved_problem', 'RunRecord', 'failures_path', 'write_failures', 'read_failures',
+           'series_runs', 'evaluations_dir_for']
 
 # %% ../nbs/05_formats.ipynb #65faf378
 @dataclass(frozen=True)
@@ -110,7 +111,8 @@ def output_path(directory: str | Path, name: str, suffix: str = '.json') -> Path
     "`directory/name+suffix`, refusing names that would land outside `directory`."
     directory = Path(directory)
     path = directory/f'{name}{suffix}'
-    if not name or '/' in name or '\\' in name or name.startswith('.') or path.resolve().parent != directory.resolve():
+    if (not name or '/' in name or '\\' in name or name.startswith('.')
+            or (path.is_symlink() and path.resolve().parent != directory.resolve())):
         raise AgentsimError(f'refusing to write {name!r}: not a plain file name inside {directory}')
     return path
 
@@ -130,8 +132,8 @@ def save_trajectory(output_dir: str | Path,  # the run's trajectories directory
                     meta: dict | None = None,  # the sidecar: search conditions, tokens, seconds per step
                    ) -> Path:
     "Write the trajectory (and its metadata sidecar first), each atomically."
-    if meta is not None: atomic_write_text(sidecar_path(output_dir, request_id), json.dumps(meta, indent=2))
-    return atomic_write_text(output_path(output_dir, request_id), json.dumps(steps, indent=2, ensure_ascii=False))
+    if meta is not None: atomic_write_text(sidecar_path(output_dir, request_id), json.dumps(meta, indent=2), sync=False)
+    return atomic_write_text(output_path(output_dir, request_id), json.dumps(steps, indent=2, ensure_ascii=False), sync=False)
 
 # %% ../nbs/05_formats.ipynb #1f7eb1d1
 def load_trajectory(path: str | Path) -> list[dict]:
@@ -218,9 +220,9 @@ def save_evaluation(output_dir: str | Path,  # the run's evaluations directory
                    ) -> Path:
     "Write a valid evaluation (with its view and sidecar first), each atomically."
     if problem := evaluation_problem(evaluation): raise AgentsimError(f'evaluation of {request_id}: {problem}')
-    if meta is not None: atomic_write_text(sidecar_path(output_dir, request_id), json.dumps(meta, indent=2, ensure_ascii=False))
-    if judge_view is not None: atomic_write_text(output_path(output_dir, request_id, '.txt'), judge_view)
-    return atomic_write_text(output_path(output_dir, request_id), json.dumps(evaluation, indent=2, ensure_ascii=False))
+    if meta is not None: atomic_write_text(sidecar_path(output_dir, request_id), json.dumps(meta, indent=2, ensure_ascii=False), sync=False)
+    if judge_view is not None: atomic_write_text(output_path(output_dir, request_id, '.txt'), judge_view, sync=False)
+    return atomic_write_text(output_path(output_dir, request_id), json.dumps(evaluation, indent=2, ensure_ascii=False), sync=False)
 
 # %% ../nbs/05_formats.ipynb #f31cf28c
 def load_evaluation(path: str | Path) -> dict:
@@ -230,6 +232,21 @@ def load_evaluation(path: str | Path) -> dict:
     except ValueError as e: raise AgentsimError(f'{path}: {e}') from e
     if problem := evaluation_problem(data): raise AgentsimError(f'{path}: {problem}')
     return data
+
+# %% ../nbs/05_formats.ipynb #4fed338d
+def saved_problem(directory: str | Path,  # a trajectories or evaluations directory
+                  request_id: str,
+                  load: Callable[[Path], object],  # `load_trajectory` or `load_evaluation`
+                 ) -> str | None:
+    "Why `request_id`'s output in `directory` is not saved (None when it is): missing, or it or its sidecar unreadable."
+    path, sidecar = output_path(directory, request_id), sidecar_path(directory, request_id)
+    if not path.exists(): return 'not written'
+    try: load(path)
+    except AgentsimError as e: return str(e)
+    if sidecar.exists():  # the original's outputs have none
+        try: read_json(sidecar)
+        except ValueError as e: return f'{sidecar}: {e}'
+    return None
 
 # %% ../nbs/05_formats.ipynb #3b52abdf
 _record_lock = threading.RLock()  # one read-and-write of a record at a time in this process

@@ -14,8 +14,8 @@ from .formats import RunRecord, json_block, load_requests, read_json, request_fi
 
 # %% auto #0
 __all__ = ['STUDY_SIZES', 'HEARTBEAT_SECONDS', 'SERIES', 'SECONDS_PER_STEP', 'StudySize', 'study_settings', 'check_same_settings',
-           'model_record', 'run_stage', 'near_duplicates', 'build_eval_set', 'study_stages', 'cost_estimate',
-           'run_study', 'agentsim_study', 'study_series', 'results_table']
+           'model_record', 'run_stage', 'near_duplicates', 'build_eval_set', 'adapter_dir', 'study_stages',
+           'cost_estimate', 'run_study', 'agentsim_study', 'study_series', 'results_table']
 
 # %% ../nbs/18a_study_command.ipynb #cf6f9629
 @dataclass
@@ -166,17 +166,25 @@ def _eval_requests_stage(study: Path, s: dict):
                                  first_batch=s['eval_batches'] + 1, single_stem='90')
 
 # %% ../nbs/18a_study_command.ipynb #f121c9bd
+def adapter_dir(study: Path, name: str) -> Path:
+    "Where the study's `name` fine-tune (masked or whole) keeps its adapter: under agentsim's home, not in the study."
+    return agentsim_home()/'study'/study.resolve().name/name
+
 def _finetune_stage(study: Path, s: dict, name: str, masked: bool, record: RunRecord) -> Path:
-    "Fine-tune the student on the study's dataset (prompt masked or not); the adapter stays under agentsim's home."
+    "Fine-tune the student on the study's dataset (prompt masked or not); refuse an adapter unlike the one recorded."
     from agentsim.finetune import FinetuneSettings, finetune
-    out = agentsim_home()/'study'/study.resolve().name/name
+    out = adapter_dir(study, name)
     if not (out/'adapter.gguf').is_file():
         shutil.rmtree(out, ignore_errors=True)
         finetune(FinetuneSettings(str(study/'dataset'), str(out), base_model=s['student'], completion_only=masked,
                                   seed=s['seed']))
+    model, recorded = model_record(f'local+lora:{out}'), record.read().get('models', {}).get(name)
+    if recorded and recorded != model and any((study/'series'/f'student-finetuned-{name}').rglob('*.json')):
+        raise AgentsimError(f'fine-tune {name}: the adapter trained now is {model["identity"]}, but its series began '
+                            f'with {recorded["identity"]}; remove {study}/series/student-finetuned-{name} to run it again')
     copy = make_output_dir(study/f'finetune-{name}', '--study_dir')
     for file in ('settings.json', 'loss_history.json'): (copy/file).write_text(_without_paths((out/file).read_text()))
-    record.update(models={**record.read().get('models', {}), name: model_record(f'local+lora:{out}')})
+    record.update(models={**record.read().get('models', {}), name: model})
     return out
 
 # %% ../nbs/18a_study_command.ipynb #959464e7
@@ -188,11 +196,11 @@ def _without_paths(text: str) -> str:
 SERIES = {'student-zeroshot': 'zeroshot', 'student-finetuned-masked': 'masked', 'student-finetuned-whole': 'whole',
           'teacher': 'teacher'}
 
-def _series_flags(name: str, s: dict, adapters: dict) -> dict:
+def _series_flags(name: str, s: dict, study: Path) -> dict:
     "The planner flags of one evaluation series."
     if name == 'teacher': return {'planner': 'prompted'}
     if name == 'student-zeroshot': return {'planner': 'zeroshot', 'planner_llm': s['student']}
-    return {'planner': 'finetuned', 'planner_llm': f"local+lora:{adapters[SERIES[name]]}"}
+    return {'planner': 'finetuned', 'planner_llm': f"local+lora:{adapter_dir(study, SERIES[name])}"}
 
 # %% ../nbs/18a_study_command.ipynb #e042aa09
 def study_stages(study: Path, s: dict, record: RunRecord,
@@ -203,29 +211,33 @@ def study_stages(study: Path, s: dict, record: RunRecord,
     from agentsim.package import package_dataset
     from agentsim.runs import run_series
     from agentsim.trajectories import generate_trajectories
-    adapters = {}
-    def tune(name, masked): adapters[name] = _finetune_stage(study, s, name, masked, record)
-    stages = [
+    def series(name):
+        runs = s['zeroshot_runs'] if name == 'student-zeroshot' else s['runs']
+        return (f'evaluate {name}', lambda: run_series(
+            study/'series'/name, study/'eval-set', runs=runs, llm=s['teacher'], judge_llm=s['judge'],
+            num_workers=s['num_workers'], max_steps=s['eval_max_steps'], progress=False, ray=ray,
+            **_series_flags(name, s, study)))
+    def tune(name, masked): return (f'fine-tune {name}', lambda: _finetune_stage(study, s, name, masked, record))
+    return [
         ('training requests', lambda: _requests_stage(study/'requests', s['train_single'], s['train_batches'], s['teacher'], s['seed'], s['num_workers'])),
         ('evaluation requests', lambda: _eval_requests_stage(study, s)),
         ('evaluation set', lambda: record.update(eval_set=build_eval_set(study/'eval-requests', study/'eval-set', study/'requests', s['eval_multi']))),
         ('teacher trajectories', lambda: generate_trajectories(study/'requests', study/'teacher'/'trajectories', planner='prompted', llm=s['teacher'], direct_answer='simple', num_workers=s['num_workers'], seed=s['seed'], max_steps=s['train_max_steps'], progress=False, ray=ray)),
         ('ratings', lambda: evaluate_trajectories(study/'requests', study/'teacher'/'trajectories', study/'teacher'/'evaluations', s['num_workers'], llm=s['judge'], progress=False, ray=ray)),
         ('dataset', lambda: record.update(dataset=package_dataset(study/'requests', study/'teacher'/'trajectories', study/'teacher'/'evaluations', study/'dataset', validation_size=s['validation_size']))),
-        ('fine-tune masked', lambda: tune('masked', True)),
-        ('fine-tune whole', lambda: tune('whole', False))]
-    for name in SERIES:
-        runs = s['zeroshot_runs'] if name == 'student-zeroshot' else s['runs']
-        stages.append((f'evaluate {name}', lambda name=name, runs=runs: run_series(
-            study/'series'/name, study/'eval-set', runs=runs, llm=s['teacher'], judge_llm=s['judge'],
-            num_workers=s['num_workers'], max_steps=s['eval_max_steps'], progress=False, ray=ray,
-            **_series_flags(name, s, adapters))))
-    return stages
+        series('teacher'), series('student-zeroshot'),
+        tune('masked', True), series('student-finetuned-masked'),
+        tune('whole', False), series('student-finetuned-whole')]
 
 # %% ../nbs/18a_study_command.ipynb #0c5720ba
-def _adapters_present(study: Path) -> bool:
-    home = agentsim_home()/'study'/study.resolve().name
-    return all((home/name/'adapter.gguf').is_file() for name in ('masked', 'whole'))
+def _stages_to_redo(study: Path, stages: dict) -> dict:
+    "`stages` with a fine-tune marked not done where its adapter is gone and its series is not finished."
+    stages = {name: dict(stage) for name, stage in stages.items()}
+    for name in ('masked', 'whole'):
+        series_done = stages.get(f'evaluate student-finetuned-{name}', {}).get('done')
+        if not series_done and not (adapter_dir(study, name)/'adapter.gguf').is_file():
+            stages.get(f'fine-tune {name}', {}).pop('done', None)
+    return stages
 
 # %% ../nbs/18a_study_command.ipynb #c69ceab8
 SECONDS_PER_STEP = 9.0  # one agent step (plan and tool) with the 1.5B on 2 cores, measured by the earlier study
@@ -265,10 +277,7 @@ def run_study(study_dir: str, teacher: str, student: str, judge: str | None, siz
     stages = study_stages(study, settings, record, ray)
     names = [name for name, _ in stages]
     if until is not None and until not in names: raise AgentsimError(f'--until {until!r}: not a stage ({", ".join(names)})')
-    if not _adapters_present(study):  # another machine: train the students again (their outputs are still here)
-        stages_done = record.read().get('stages', {})
-        for name in ('fine-tune masked', 'fine-tune whole'): stages_done.get(name, {}).pop('done', None)
-        record.update(stages=stages_done)
+    record.update(stages=_stages_to_redo(study, record.read().get('stages', {})))  # adapters gone: train them again
     for name, work in stages:
         if on_stage: on_stage(name)
         run_stage(record, name, work)

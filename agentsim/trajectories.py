@@ -13,8 +13,8 @@ from fastcore.script import call_parse
 from .agent import AgentResult, run_agent
 from .cluster import connect_ray, merge_nodes, run_on_cluster
 from .core import AgentsimError, cli_errors, in_shard, make_output_dir, parse_shard, run_parallel
-from .formats import (Request, RequestSet, RunRecord, failures_path, load_requests, load_sidecar, output_path,
-                              read_json, request_files, save_trajectory, write_failures)
+from .formats import (Request, RequestSet, RunRecord, failures_path, load_requests, load_sidecar, load_trajectory,
+                              output_path, read_json, request_files, save_trajectory, saved_problem, write_failures)
 from .llm import LLM, UsageMeter, get_llm
 from .local import parse_model_spec
 from .planners import PLANNERS, check_prompt_format, make_planner
@@ -33,10 +33,14 @@ def direct_for(request: Request, direct_answer: str) -> bool:
     return direct_answer == 'on' or (direct_answer == 'simple' and request.single_step)
 
 def pending_requests(requests: list[Request], output_dir: Path) -> tuple[list[Request], list[Request]]:
-    "The requests still to run, and those that already have a trajectory (skipped)."
-    done = [r for r in requests if output_path(output_dir, r.id).exists()]
-    done_ids = {r.id for r in done}
-    return [r for r in requests if r.id not in done_ids], done
+    "The requests still to run, and those whose trajectory is saved (skipped); one whose files do not read runs again."
+    pending, done = [], []
+    for request in requests:
+        problem = saved_problem(output_dir, request.id, load_trajectory)
+        if problem is None: done.append(request)
+        else: pending.append(request)
+        if problem not in (None, 'not written'): print(f'running {request.id} again: {problem}', file=sys.stderr)
+    return pending, done
 
 # %% ../nbs/09_trajectories.ipynb #18ef353d
 def run_seed(record: RunRecord,  # the output directory's run record
