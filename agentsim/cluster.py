@@ -443,7 +443,7 @@ def task_slots(coordinator) -> TaskSlots:
     "This task's `TaskSlots`, drawing on the run's coordinator actor."
     ray = import_ray()
     task, node = uuid.uuid4().hex, ray.get_runtime_context().get_node_id()  # a new id for each attempt of the task
-    return TaskSlots(take=lambda: ray.get(coordinator.acquire.options(concurrency_group='waiting').remote(task, node)),
+    return TaskSlots(take=lambda: ray.get(coordinator.acquire.remote(task, node)),
                      give=lambda *tokens: coordinator.release.remote(*tokens),
                      alive=lambda: ray.get(coordinator.alive.remote(task)))
 
@@ -492,7 +492,7 @@ def start_coordinator(slots: int,  # `--num_workers`
         except Exception as e:  # the actor died or cannot be reached (Ray raises several kinds): start another
             print(f'the earlier coordinator cannot be used ({type(e).__name__}); starting another', file=sys.stderr)
     here = ray.util.scheduling_strategies.NodeAffinitySchedulingStrategy(ray.get_runtime_context().get_node_id(), soft=False)
-    actor = ray.remote(num_cpus=0, max_concurrency=1000, concurrency_groups={'waiting': 100_000})(Coordinator)
+    actor = ray.remote(num_cpus=0, max_concurrency=100_000)(Coordinator)
     _coordinator.update(job=job, actor=actor.options(scheduling_strategy=here).remote(slots, lease_seconds, path))
     return _coordinator['actor']
 

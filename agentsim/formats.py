@@ -233,7 +233,7 @@ def load_evaluation(path: str | Path) -> dict:
     if problem := evaluation_problem(data): raise AgentsimError(f'{path}: {problem}')
     return data
 
-# %% ../nbs/05_formats.ipynb #4fed338d
+# %% ../nbs/05_formats.ipynb #098e6af5
 def saved_problem(directory: str | Path,  # a trajectories or evaluations directory
                   request_id: str,
                   load: Callable[[Path], object],  # `load_trajectory` or `load_evaluation`

@@ -316,6 +316,25 @@ def readme_table(figures: dict) -> str:
     return '\n'.join(rows)
 
 
+
+def readme_summary(figures: dict) -> str:
+    "The README's sentences on when the figures were measured and how they meet the goals (Markdown)."
+    load, bare = figures['load_average'], figures['bare_client']['cpu_ms_per_call']
+    one = next(goal for goal in figures['goals'] if goal['mode'] == 'one process')
+    alone = next(s for s in figures['stages'] if s['mode'] == 'one process' and s['stage'] == 'trajectories'
+                 and s['requests'] == one['requests'][-1])
+    grows = 'linearly' if abs(one['marginal_cpu_ms_per_call'] - one['cpu_ms_per_call'][-1]) < 0.25 * one['cpu_ms_per_call'][-1] else 'not linearly'
+    verdict = lambda ratio: 'under' if ratio < 1.5 else 'above'
+    return (f"Measured once on {figures['date']} on a {figures['cores']}-core machine (a load of {load['start'][0]:.1f} at "
+            f"the start, {load['end'][0]:.1f} at the end). The bare client cost {bare:.2f} ms of CPU per call in that run; "
+            f"machines differ about 3× in Python speed, so only the ratios carry over to another machine.\n\n"
+            f"The client's cost grows {grows} ({one['marginal_cpu_ms_per_call']:.2f} ms per extra call from "
+            f"{one['requests'][-2]:,} to {one['requests'][-1]:,} requests) and stays under 1 GB ({one['memory_mb'][-1]:.0f} MB), "
+            f"but at {one['cpu_ms_per_call'][-1]:.2f} ms per call it is {one['cpu_ratio_to_bare']:.2f}× the bare client's, "
+            f"{verdict(one['cpu_ratio_to_bare'])} the 1.5× goal. The trajectories alone are "
+            f"{alone['cpu_ms_per_call'] / bare:.2f}× ({verdict(alone['cpu_ms_per_call'] / bare)} it).")
+
+
 def simulate(options):
     from throughput import LatencyServer
     from agentsim.cluster import LocalRayCluster
