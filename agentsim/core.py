@@ -51,7 +51,13 @@ def tilde(path: str | Path) -> str:
 writes_closed = threading.Event()  # set first thing when a command is stopped: nothing is written after it
 _writes_lock = threading.Lock()
 _writes_under_way = 0  # atomic writes started before the stop and not finished yet
-_UMASK = os.umask(0o022); os.umask(_UMASK)  # read once: a temporary file is made 0600, an output gets the usual mode
+def _current_umask() -> int:
+    "The process's umask: reading it means setting it, so it is set straight back."
+    mask = os.umask(0o022)
+    os.umask(mask)
+    return mask
+
+_UMASK = _current_umask()  # read once: a temporary file is made 0600, an output gets the usual mode
 
 def atomic_write_text(path: str | Path,  # the file to write
                       text: str,  # its complete new content
