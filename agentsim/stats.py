@@ -302,11 +302,14 @@ def checked_outcomes(series: Series, threshold: int = 4, requests_dir: str | Pat
             evaluation = run.evaluations.get(check.request_id)
             judged = evaluation is not None and evaluation['final_answer_rating'] >= threshold
             cells.append({'request_id': check.request_id, 'run': run.number, 'check': check.passed, 'judge': judged,
-                          'reason': check.reason})
+                          'finished': not check.reason.startswith('not finished'), 'reason': check.reason})
     mean, se = mean_se(values)
     agree = [cell['check'] == cell['judge'] for cell in cells]
+    agree_finished = [cell['check'] == cell['judge'] for cell in cells if cell['finished']]  # unfinished: both fail
     return {'mean': mean, 'se': se, 'values': values, 'checkable': len(cells) // max(len(series.runs), 1),
             'agreement': float(np.mean(agree)) if agree else math.nan,
+            'agreement_finished': float(np.mean(agree_finished)) if agree_finished else math.nan,
+            'finished_cells': len(agree_finished),
             'judge_passed_check_failed': sum(c['judge'] and not c['check'] for c in cells),
             'judge_failed_check_passed': sum(c['check'] and not c['judge'] for c in cells), 'cells': cells}
 
@@ -431,7 +434,8 @@ def details_frame(stats: list,  # `series_stats` of each series
         if checked := s.get('checked'):
             rows[-1].update({'checked success': f"{_pm(checked['mean'], checked['se'])} ({checked['checkable']} requests)",
                              'judge agrees with checks': f"{checked['agreement']:.2f} ({checked['judge_passed_check_failed']} "
-                                                         f"false passes, {checked['judge_failed_check_passed']} false fails)"})
+                                                         f"false passes, {checked['judge_failed_check_passed']} false fails)",
+                             'on finished answers': f"{checked['agreement_finished']:.2f} of {checked['finished_cells']}"})
     return pd.DataFrame(rows).fillna('')
 
 # %% ../nbs/14_stats.ipynb #63733dae

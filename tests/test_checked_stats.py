@@ -56,3 +56,15 @@ def test_checked_success_and_the_judges_agreement(checked_series):
 def test_no_checked_rate_without_expected_outcomes(checked_series):
     (checked_series.parent/'requests'/'expected.jsonl').unlink()
     assert series_stats(checked_series, bootstrap=0)['checked'] is None
+
+
+def test_agreement_on_finished_answers_leaves_out_what_both_fail(checked_series):
+    "An unfinished trajectory fails its check and gets no rating: both fail it, which says nothing about the judge."
+    odd = sorted(request_id for request_id in load_expected(checked_series.parent/'requests') if int(request_id.split('_')[1]) % 2)[0]
+    (checked_series/'trajectories_2'/f'{odd}.json').write_text('[]')
+    (checked_series/'evaluations_2'/f'{odd}.json').unlink()
+    checked = series_stats(checked_series, bootstrap=0)['checked']
+    assert checked['agreement'] == 7 / 12 and checked['finished_cells'] == 11
+    assert checked['agreement_finished'] == 6 / 11
+    assert 'on finished answers' in stats_report([str(checked_series)], bootstrap=0)
+    assert '0.55 of 11' in stats_report([str(checked_series)], bootstrap=0)
