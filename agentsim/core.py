@@ -4,7 +4,7 @@
 
 # %% ../nbs/00_core.ipynb #d0cdcc6c
 from __future__ import annotations
-import contextlib, functools, importlib.util, os, signal, sys, tempfile, threading, time
+import contextlib, functools, importlib.util, itertools, os, signal, sys, threading, time
 from pathlib import Path
 
 # %% auto #0
@@ -51,13 +51,14 @@ def tilde(path: str | Path) -> str:
 writes_closed = threading.Event()  # set first thing when a command is stopped: nothing is written after it
 _writes_lock = threading.Lock()
 _writes_under_way = 0  # atomic writes started before the stop and not finished yet
-def _current_umask() -> int:
-    "The process's umask: reading it means setting it, so it is set straight back."
-    mask = os.umask(0o022)
-    os.umask(mask)
-    return mask
+_temporary_count = itertools.count()  # with the pid and the thread, names a temporary file uniquely
 
-_UMASK = _current_umask()  # read once: a temporary file is made 0600, an output gets the usual mode
+def _open_temporary(path: Path) -> tuple[int, Path]:
+    "A new temporary file beside `path`, with the usual mode (0666 less the umask); `FileNotFoundError` without a folder."
+    while True:
+        tmp = path.with_name(f'.{path.name}.{os.getpid()}-{threading.get_ident()}-{next(_temporary_count)}.tmp')
+        try: return os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o666), tmp
+        except FileExistsError: continue  # left by a killed process that had this pid: take the next name
 
 def atomic_write_text(path: str | Path,  # the file to write
                       text: str,  # its complete new content
@@ -70,10 +71,11 @@ def atomic_write_text(path: str | Path,  # the file to write
         if writes_closed.is_set(): return path
         _writes_under_way += 1
     try:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f'.{path.name}.', suffix='.tmp')
+        try: fd, tmp = _open_temporary(path)
+        except FileNotFoundError:  # the first file of its folder
+            path.parent.mkdir(parents=True, exist_ok=True)
+            fd, tmp = _open_temporary(path)
         try:
-            os.fchmod(fd, 0o666 & ~_UMASK)
             with os.fdopen(fd, 'w', encoding='utf-8') as f:
                 f.write(text)
                 if sync:
@@ -81,7 +83,7 @@ def atomic_write_text(path: str | Path,  # the file to write
                     os.fsync(f.fileno())
             os.replace(tmp, path)
         except BaseException:
-            Path(tmp).unlink(missing_ok=True)
+            tmp.unlink(missing_ok=True)
             raise
     finally:
         with _writes_lock: _writes_under_way -= 1
