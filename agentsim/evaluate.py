@@ -14,9 +14,8 @@ from fastcore.script import call_parse
 from pydantic import BaseModel, ConfigDict, Field, create_model
 from .cluster import connect_ray, merge_nodes, run_on_cluster
 from .core import AgentsimError, ModelUnreachable, cli_errors, in_shard, make_output_dir, parse_shard, run_parallel
-from .formats import (Request, RunRecord, failures_path, load_requests, load_evaluation, load_trajectory,
-                              output_path,
-                              save_evaluation, saved_problem, write_failures)
+from .formats import (Request, RunRecord, failures_path, load_evaluation, load_requests, load_trajectory,
+                              output_path, save_evaluation, saved_problem, write_failures)
 from .llm import LLM, UsageMeter, get_llm
 from .planners import one_line
 from .tools import DEFAULT_TOOLS, Toolbox, load_tools_file
