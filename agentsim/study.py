@@ -13,9 +13,10 @@ from .core import AgentsimError, agentsim_home, cli_errors, make_output_dir, wri
 from .formats import RunRecord, json_block, load_requests, read_json, request_files
 
 # %% auto #0
-__all__ = ['STUDY_SIZES', 'HEARTBEAT_SECONDS', 'SERIES', 'SECONDS_PER_STEP', 'StudySize', 'study_settings', 'check_same_settings',
-           'model_record', 'run_stage', 'near_duplicates', 'build_eval_set', 'adapter_dir', 'study_stages',
-           'cost_estimate', 'run_study', 'agentsim_study', 'study_series', 'results_table']
+__all__ = ['STUDY_SIZES', 'GROWABLE', 'REOPENED_BY_GROWTH', 'HEARTBEAT_SECONDS', 'SERIES', 'SECONDS_PER_STEP', 'StudySize',
+           'study_settings', 'check_same_settings', 'model_record', 'run_stage', 'near_duplicates', 'build_eval_set',
+           'adapter_dir', 'study_stages', 'cost_estimate', 'run_study', 'agentsim_study', 'study_series',
+           'results_table']
 
 # %% ../nbs/18a_study_command.ipynb #cf6f9629
 @dataclass
@@ -56,14 +57,26 @@ def study_settings(teacher: str, student: str, judge: str | None, size: str, see
     return {'teacher': teacher, 'student': student, 'judge': judge or teacher, 'size': size, 'seed': seed, **sizes}
 
 # %% ../nbs/18a_study_command.ipynb #34593c1f
+GROWABLE = ('train_batches',)  # settings a study may raise until its dataset is packaged
+REOPENED_BY_GROWTH = ('training requests', 'teacher trajectories', 'ratings')  # the stages that then have more to do
+
 def check_same_settings(recorded: dict,  # what `meta/study.json` holds
                         settings: dict,  # what this call asks for
-                        study_dir: Path):
-    "An `AgentsimError` naming the first setting that differs from the recorded one."
+                        study_dir: Path,
+                       ) -> list[dict]:
+    "The growths this call asks for (`GROWABLE` settings raised); an `AgentsimError` naming any other setting that differs."
+    before, grown = recorded.get('settings', {}), []
+    packaged = recorded.get('stages', {}).get('dataset', {}).get('done')
     for name, value in settings.items():
-        if name in recorded.get('settings', {}) and recorded['settings'][name] != value:
-            raise AgentsimError(f"--{name} {value}: {study_dir} was made with --{name} {recorded['settings'][name]}; "
-                                'use another --study_dir')
+        if name not in before or before[name] == value: continue
+        if name in GROWABLE and value > before[name] and not packaged:
+            grown.append({'setting': name, 'from': before[name], 'to': value})
+            continue
+        why = ' (its dataset is packaged)' if name in GROWABLE and value > before[name] else ''
+        raise AgentsimError(f"--{name} {value}: {study_dir} was made with --{name} {before[name]}{why}; "
+                            'use another --study_dir')
+    return grown
+
 
 # %% ../nbs/18a_study_command.ipynb #3b69f2c2
 def model_record(spec: str) -> dict:
@@ -258,31 +271,52 @@ def cost_estimate(s: dict,  # `study_settings`
             'model calls': round(calls), 'hours at the local pace': round(steps * SECONDS_PER_STEP / 3600, 1)}
 
 # %% ../nbs/18a_study_command.ipynb #bd3e0b14
+def _with_recorded(numbers: dict, recorded: dict) -> dict:
+    "`numbers` with each one left unset taken from the study's record, so that a study resumes with its own sizes."
+    before = recorded.get('settings', {})
+    return {name: before.get(name) if value is None else value for name, value in numbers.items()}
+
+def _grow(record: RunRecord, grown: list[dict]):
+    "Note each growth in the record, with the stages done by then, and reopen the stages that now have more to do."
+    recorded = record.read()
+    stages = {name: dict(stage) for name, stage in recorded.get('stages', {}).items()}
+    done = [name for name, stage in stages.items() if stage.get('done')]
+    when = time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())
+    for name in REOPENED_BY_GROWTH:
+        if name in stages: stages[name].pop('done', None)
+    record.update(growths=recorded.get('growths', []) + [{**g, 'at': when, 'stages done': done} for g in grown],
+                  stages=stages)
+
 def run_study(study_dir: str, teacher: str, student: str, judge: str | None, size: str, seed: int = 0,
               on_stage: Callable[[str], None] | None = None,  # called with each stage's name as it starts
               until: str | None = None,  # stop after this stage (None: run them all)
               ray: str | None = None,  # run trajectories and ratings on a Ray cluster (not a setting: a study may move)
+              on_growth: Callable[[dict], None] | None = None,  # called with each growth (`check_same_settings`)
               **numbers) -> dict:
     "Run (or resume) a study; returns its record."
-    study, settings = Path(study_dir), study_settings(teacher, student, judge, size, seed, **numbers)
-    record = RunRecord(study, 'study.json')
+    study, record = Path(study_dir), RunRecord(Path(study_dir), 'study.json')
     recorded = record.read()
-    check_same_settings(recorded, settings, study)
+    settings = study_settings(teacher, student, judge, size, seed, **_with_recorded(numbers, recorded))
+    grown = check_same_settings(recorded, settings, study)
+    stages = study_stages(study, settings, record, ray)
+    names = [name for name, _ in stages]
+    if until is not None and until not in names: raise AgentsimError(f'--until {until!r}: not a stage ({", ".join(names)})')
     if ray:  # before anything is written: a head that cannot be reached leaves no trace
         from agentsim.cluster import connect_ray
         connect_ray(ray)
     make_output_dir(study, '--study_dir')
+    if grown: _grow(record, grown)
+    for growth in grown:
+        if on_growth: on_growth(growth)
     models = recorded.get('models') or {role: model_record(settings[role]) for role in ('teacher', 'student', 'judge')}
     record.update(settings=settings, models={**models, **recorded.get('models', {})})
-    stages = study_stages(study, settings, record, ray)
-    names = [name for name, _ in stages]
-    if until is not None and until not in names: raise AgentsimError(f'--until {until!r}: not a stage ({", ".join(names)})')
     record.update(stages=_stages_to_redo(study, record.read().get('stages', {})))  # adapters gone: train them again
     for name, work in stages:
         if on_stage: on_stage(name)
         run_stage(record, name, work)
         if name == until: break
     return record.read()
+
 
 # %% ../nbs/18a_study_command.ipynb #e914bc6f
 @call_parse
@@ -307,10 +341,12 @@ def agentsim_study(
                    eval_batches=eval_batches, eval_multi=eval_multi, eval_checkable=eval_checkable, runs=runs,
                    zeroshot_runs=zeroshot_runs, train_max_steps=train_max_steps, eval_max_steps=eval_max_steps,
                    validation_size=validation_size, num_workers=num_workers)
-    estimate = cost_estimate(study_settings(teacher, student, judge, size, seed, **numbers))
+    recorded = RunRecord(Path(study_dir), 'study.json').read()
+    estimate = cost_estimate(study_settings(teacher, student, judge, size, seed, **_with_recorded(numbers, recorded)))
     print('study: ' + ', '.join(f'{value:,} {name}' for name, value in estimate.items()), file=sys.stderr, flush=True)
     record = run_study(study_dir, teacher, student, judge, size, seed,
                        on_stage=lambda name: print(f'stage: {name}', file=sys.stderr, flush=True), until=until, ray=ray,
+                       on_growth=lambda g: print(f"study: --{g['setting']} raised from {g['from']} to {g['to']}", file=sys.stderr),
                        **numbers)
     seconds = sum(stage['seconds'] for stage in record['stages'].values())
     done = sum(bool(stage.get('done')) for stage in record['stages'].values())
