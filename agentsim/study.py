@@ -58,7 +58,8 @@ def study_settings(teacher: str, student: str, judge: str | None, size: str, see
 
 # %% ../nbs/18a_study_command.ipynb #34593c1f
 GROWABLE = ('train_batches',)  # settings a study may raise until its dataset is packaged
-REOPENED_BY_GROWTH = ('training requests', 'teacher trajectories', 'ratings')  # the stages that then have more to do
+REOPENED_BY_GROWTH = ('training requests', 'evaluation set', 'teacher trajectories', 'ratings')  # stages with more to do
+# (the evaluation set is checked again for near-duplicates of the new training requests)
 
 def check_same_settings(recorded: dict,  # what `meta/study.json` holds
                         settings: dict,  # what this call asks for
@@ -158,8 +159,10 @@ def build_eval_set(generated: Path, eval_set: Path, train_requests: Path, eval_m
                             for i, item in enumerate(data['requests'])]  # a left-out request keeps its index: ids stay
         while data['requests'] and not data['requests'][-1]: data['requests'].pop()
         if any(data['requests']): (eval_set/path.name).write_text(_fenced(data))
+        else: (eval_set/path.name).unlink(missing_ok=True)  # built again after a growth: nothing of it is left
     lines = [json.dumps(e, ensure_ascii=False) for rid, e in expected.items() if rid in kept_ids and rid not in dropped]
     if lines: (eval_set/'expected.jsonl').write_text('\n'.join(lines) + '\n')
+    else: (eval_set/'expected.jsonl').unlink(missing_ok=True)
     return {'requests': len(requests) - len(dropped), 'checkable': len(lines), 'near_duplicates': dropped,
             'checked_against': len(training)}
 
