@@ -7,15 +7,16 @@ from __future__ import annotations
 import json, math, re, shutil, sys, threading, time
 from dataclasses import asdict, dataclass, fields
 from pathlib import Path
+from statistics import median
 from typing import Callable
 from fastcore.script import call_parse
 from .core import AgentsimError, agentsim_home, cli_errors, make_output_dir, writes_closed
-from .formats import RunRecord, json_block, load_requests, read_json, request_files
+from .formats import RunRecord, json_block, load_requests, load_sidecar, read_json, request_files
 
 # %% auto #0
 __all__ = ['STUDY_SIZES', 'GROWABLE', 'REOPENED_BY_GROWTH', 'HEARTBEAT_SECONDS', 'SERIES', 'SECONDS_PER_STEP', 'StudySize',
            'study_settings', 'check_same_settings', 'model_record', 'run_stage', 'near_duplicates', 'build_eval_set',
-           'adapter_dir', 'study_stages', 'cost_estimate', 'run_study', 'agentsim_study', 'study_series',
+           'adapter_dir', 'study_stages', 'cost_estimate', 'study_pace', 'run_study', 'agentsim_study', 'study_series',
            'results_table']
 
 # %% ../nbs/18a_study_command.ipynb #cf6f9629
@@ -261,8 +262,9 @@ SECONDS_PER_STEP = 9.0  # one agent step (plan and tool) with the 1.5B on 2 core
 def cost_estimate(s: dict,  # `study_settings`
                   steps_per_request: float = 3.0,  # a multi-step request takes about this many steps with the teacher
                   judge_calls: float = 2.0,  # calls per rated trajectory
+                  seconds_per_step: float = SECONDS_PER_STEP,  # wall seconds an agent step takes, all workers busy
                  ) -> dict:
-    "Trajectories, model calls and hours (at the local pace) a study will take; students counted at the step limit."
+    "Trajectories, model calls and hours (at `seconds_per_step`) a study will take; students counted at the step limit."
     train = s['train_single'] + 6 * s['train_batches']
     evaluation = s['eval_single'] + s['eval_batches'] * s['eval_multi'] + s['eval_checkable']
     student_runs = 2 * s['runs'] + s['zeroshot_runs']  # a small student often loops until the step limit
@@ -271,7 +273,21 @@ def cost_estimate(s: dict,  # `study_settings`
              + evaluation * (s['runs'] * steps_per_request + student_runs * s['eval_max_steps']))
     calls = 2 * steps + judge_calls * trajectories + s['train_batches'] + s['eval_batches'] + 2
     return {'training requests': train, 'evaluation requests': evaluation, 'trajectories': trajectories,
-            'model calls': round(calls), 'hours at the local pace': round(steps * SECONDS_PER_STEP / 3600, 1)}
+            'model calls': round(calls), f'hours at {seconds_per_step:g} s a step': round(steps * seconds_per_step / 3600, 1)}
+
+# %% ../nbs/18a_study_command.ipynb #03883257
+def study_pace(study: Path,  # a study directory
+              ) -> dict | None:
+    "Wall seconds per agent step of the study's teacher stage so far; None before any step was computed."
+    stage = RunRecord(study, 'study.json').read().get('stages', {}).get('teacher trajectories')
+    trajectories, steps = study/'teacher'/'trajectories', 0
+    for path in request_files(trajectories/'meta'):
+        for step in (load_sidecar(trajectories, path.stem) or {}).get('steps', []):
+            steps += not any(isinstance(call, dict) and call.get('cached') for call in (step.get('planner'), step.get('tool_call')))
+    if not stage or not steps: return None
+    running = stage.get('attempt_seen', 0) - stage.get('attempt_started', 0)  # an attempt not yet counted (see run_stage)
+    seconds = stage['seconds'] + max(running, 0) - stage.get('paused_seconds', 0)
+    return {'seconds_per_step': round(seconds / steps, 1), 'steps': steps, 'seconds': round(seconds)}
 
 # %% ../nbs/18a_study_command.ipynb #bd3e0b14
 def _with_recorded(numbers: dict, recorded: dict) -> dict:
@@ -345,8 +361,13 @@ def agentsim_study(
                    zeroshot_runs=zeroshot_runs, train_max_steps=train_max_steps, eval_max_steps=eval_max_steps,
                    validation_size=validation_size, num_workers=num_workers)
     recorded = RunRecord(Path(study_dir), 'study.json').read()
-    estimate = cost_estimate(study_settings(teacher, student, judge, size, seed, **_with_recorded(numbers, recorded)))
+    settings = study_settings(teacher, student, judge, size, seed, **_with_recorded(numbers, recorded))
+    estimate = cost_estimate(settings)
     print('study: ' + ', '.join(f'{value:,} {name}' for name, value in estimate.items()), file=sys.stderr, flush=True)
+    if pace := study_pace(Path(study_dir)):
+        hours = list(cost_estimate(settings, seconds_per_step=pace['seconds_per_step']).values())[-1]
+        print(f"study: at this study's own pace ({pace['seconds_per_step']} s a step: {pace['steps']:,} teacher steps in "
+              f"{pace['seconds']:,} s), {hours} hours in all", file=sys.stderr, flush=True)
     record = run_study(study_dir, teacher, student, judge, size, seed,
                        on_stage=lambda name: print(f'stage: {name}', file=sys.stderr, flush=True), until=until, ray=ray,
                        on_growth=lambda g: print(f"study: --{g['setting']} raised from {g['from']} to {g['to']}", file=sys.stderr),
