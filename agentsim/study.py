@@ -264,7 +264,7 @@ def cost_estimate(s: dict,  # `study_settings`
                   judge_calls: float = 2.0,  # calls per rated trajectory
                   seconds_per_step: float = SECONDS_PER_STEP,  # wall seconds an agent step takes, all workers busy
                  ) -> dict:
-    "Trajectories, model calls and hours (at `seconds_per_step`) a study will take; students counted at the step limit."
+    "Trajectories, model calls and hours of agent steps (at `seconds_per_step`) of a study; students counted at the step limit."
     train = s['train_single'] + 6 * s['train_batches']
     evaluation = s['eval_single'] + s['eval_batches'] * s['eval_multi'] + s['eval_checkable']
     student_runs = 2 * s['runs'] + s['zeroshot_runs']  # a small student often loops until the step limit
@@ -273,7 +273,7 @@ def cost_estimate(s: dict,  # `study_settings`
              + evaluation * (s['runs'] * steps_per_request + student_runs * s['eval_max_steps']))
     calls = 2 * steps + judge_calls * trajectories + s['train_batches'] + s['eval_batches'] + 2
     return {'training requests': train, 'evaluation requests': evaluation, 'trajectories': trajectories,
-            'model calls': round(calls), f'hours at {seconds_per_step:g} s a step': round(steps * seconds_per_step / 3600, 1)}
+            'model calls': round(calls), f'hours of agent steps at {seconds_per_step:g} s a step': round(steps * seconds_per_step / 3600, 1)}
 
 # %% ../nbs/18a_study_command.ipynb #03883257
 def study_pace(study: Path,  # a study directory
@@ -367,7 +367,7 @@ def agentsim_study(
     if pace := study_pace(Path(study_dir)):
         hours = list(cost_estimate(settings, seconds_per_step=pace['seconds_per_step']).values())[-1]
         print(f"study: at this study's own pace ({pace['seconds_per_step']} s a step: {pace['steps']:,} teacher steps in "
-              f"{pace['seconds']:,} s), {hours} hours in all", file=sys.stderr, flush=True)
+              f"{pace['seconds']:,} s), {hours} hours of agent steps", file=sys.stderr, flush=True)
     record = run_study(study_dir, teacher, student, judge, size, seed,
                        on_stage=lambda name: print(f'stage: {name}', file=sys.stderr, flush=True), until=until, ray=ray,
                        on_growth=lambda g: print(f"study: --{g['setting']} raised from {g['from']} to {g['to']}", file=sys.stderr),
