@@ -11,7 +11,7 @@ from statistics import median
 from typing import Callable
 from fastcore.script import call_parse
 from .core import AgentsimError, agentsim_home, cli_errors, make_output_dir, writes_closed
-from .formats import RunRecord, json_block, load_requests, load_sidecar, read_json, request_files
+from .formats import Request, RunRecord, json_block, load_requests, load_sidecar, read_json, request_files
 
 # %% auto #0
 __all__ = ['STUDY_SIZES', 'GROWABLE', 'REOPENED_BY_GROWTH', 'HEARTBEAT_SECONDS', 'SERIES', 'SECONDS_PER_STEP', 'StudySize',
@@ -278,16 +278,19 @@ def cost_estimate(s: dict,  # `study_settings`
 # %% ../nbs/18a_study_command.ipynb #03883257
 def study_pace(study: Path,  # a study directory
               ) -> dict | None:
-    "Wall seconds per agent step of the study's teacher stage so far; None before any step was computed."
+    "The teacher stage's pace so far: wall seconds per computed step, and steps per multi-step request; None before any step."
     stage = RunRecord(study, 'study.json').read().get('stages', {}).get('teacher trajectories')
-    trajectories, steps = study/'teacher'/'trajectories', 0
+    trajectories, computed, multi_steps, multi_requests = study/'teacher'/'trajectories', 0, 0, 0
     for path in request_files(trajectories/'meta'):
-        for step in (load_sidecar(trajectories, path.stem) or {}).get('steps', []):
-            steps += not any(isinstance(call, dict) and call.get('cached') for call in (step.get('planner'), step.get('tool_call')))
-    if not stage or not steps: return None
+        steps = (load_sidecar(trajectories, path.stem) or {}).get('steps', [])
+        for step in steps:
+            computed += not any(isinstance(call, dict) and call.get('cached') for call in (step.get('planner'), step.get('tool_call')))
+        if not Request(path.stem, '').single_step: multi_steps, multi_requests = multi_steps + len(steps), multi_requests + 1
+    if not stage or not computed: return None
     running = stage.get('attempt_seen', 0) - stage.get('attempt_started', 0)  # an attempt not yet counted (see run_stage)
     seconds = stage['seconds'] + max(running, 0) - stage.get('paused_seconds', 0)
-    return {'seconds_per_step': round(seconds / steps, 1), 'steps': steps, 'seconds': round(seconds)}
+    return {'seconds_per_step': round(seconds / computed, 1), 'steps': computed, 'seconds': round(seconds),
+            'steps_per_request': round(multi_steps / multi_requests, 1) if multi_requests else None}
 
 # %% ../nbs/18a_study_command.ipynb #bd3e0b14
 def _with_recorded(numbers: dict, recorded: dict) -> dict:
@@ -365,9 +368,11 @@ def agentsim_study(
     estimate = cost_estimate(settings)
     print('study: ' + ', '.join(f'{value:,} {name}' for name, value in estimate.items()), file=sys.stderr, flush=True)
     if pace := study_pace(Path(study_dir)):
-        hours = list(cost_estimate(settings, seconds_per_step=pace['seconds_per_step']).values())[-1]
+        per_request = pace['steps_per_request'] or 3.0
+        hours = list(cost_estimate(settings, per_request, seconds_per_step=pace['seconds_per_step']).values())[-1]
         print(f"study: at this study's own pace ({pace['seconds_per_step']} s a step: {pace['steps']:,} teacher steps in "
-              f"{pace['seconds']:,} s), {hours} hours of agent steps", file=sys.stderr, flush=True)
+              f"{pace['seconds']:,} s; {per_request} steps a multi-step request), {hours} hours of agent steps",
+              file=sys.stderr, flush=True)
     record = run_study(study_dir, teacher, student, judge, size, seed,
                        on_stage=lambda name: print(f'stage: {name}', file=sys.stderr, flush=True), until=until, ray=ray,
                        on_growth=lambda g: print(f"study: --{g['setting']} raised from {g['from']} to {g['to']}", file=sys.stderr),
