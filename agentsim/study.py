@@ -4,10 +4,9 @@
 
 # %% ../nbs/18a_study_command.ipynb #5efaeb8c
 from __future__ import annotations
-import json, math, re, shutil, sys, threading, time
+import fcntl, json, math, re, shutil, sys, threading, time
 from dataclasses import asdict, dataclass, fields
 from pathlib import Path
-from statistics import median
 from typing import Callable
 from fastcore.script import call_parse
 from .core import AgentsimError, agentsim_home, cli_errors, make_output_dir, writes_closed
@@ -273,22 +272,25 @@ def cost_estimate(s: dict,  # `study_settings`
              + evaluation * (s['runs'] * steps_per_request + student_runs * s['eval_max_steps']))
     calls = 2 * steps + judge_calls * trajectories + s['train_batches'] + s['eval_batches'] + 2
     return {'training requests': train, 'evaluation requests': evaluation, 'trajectories': trajectories,
-            'model calls': round(calls), f'hours of agent steps at {seconds_per_step:g} s a step': round(steps * seconds_per_step / 3600, 1)}
+            'model calls': round(calls), 'hours of agent steps': round(steps * seconds_per_step / 3600, 1),
+            'seconds per step': seconds_per_step}
 
 # %% ../nbs/18a_study_command.ipynb #03883257
 def study_pace(study: Path,  # a study directory
               ) -> dict | None:
-    "The teacher stage's pace so far: wall seconds per computed step, and steps per multi-step request; None before any step."
+    "The teacher stage's pace so far: wall seconds per step that called a model, and steps per multi-step request (or None)."
     stage = RunRecord(study, 'study.json').read().get('stages', {}).get('teacher trajectories')
     trajectories, computed, multi_steps, multi_requests = study/'teacher'/'trajectories', 0, 0, 0
     for path in request_files(trajectories/'meta'):
         steps = (load_sidecar(trajectories, path.stem) or {}).get('steps', [])
         for step in steps:
-            computed += not any(isinstance(call, dict) and call.get('cached') for call in (step.get('planner'), step.get('tool_call')))
+            calls = [call for call in (step.get('planner'), step.get('tool_call')) if isinstance(call, dict)]
+            computed += any(not call.get('cached') for call in calls)  # a model call was made: the step took time
         if not Request(path.stem, '').single_step: multi_steps, multi_requests = multi_steps + len(steps), multi_requests + 1
     if not stage or not computed: return None
     running = stage.get('attempt_seen', 0) - stage.get('attempt_started', 0)  # an attempt not yet counted (see run_stage)
-    seconds = stage['seconds'] + max(running, 0) - stage.get('paused_seconds', 0)
+    seconds = stage.get('seconds', 0) + max(running, 0) - stage.get('paused_seconds', 0)
+    if seconds <= 0: return None
     return {'seconds_per_step': round(seconds / computed, 1), 'steps': computed, 'seconds': round(seconds),
             'steps_per_request': round(multi_steps / multi_requests, 1) if multi_requests else None}
 
@@ -298,26 +300,37 @@ def _with_recorded(numbers: dict, recorded: dict) -> dict:
     before = recorded.get('settings', {})
     return {name: before.get(name) if value is None else value for name, value in numbers.items()}
 
-def _grow(record: RunRecord, grown: list[dict]):
-    "Note each growth in the record, with the stages done by then, and reopen the stages that now have more to do."
-    recorded = record.read()
+def _growth_fields(recorded: dict, grown: list[dict]) -> dict:
+    "The record's fields after `grown`: each growth noted with the stages done by then, and the stages it reopens."
     stages = {name: dict(stage) for name, stage in recorded.get('stages', {}).items()}
     done = [name for name, stage in stages.items() if stage.get('done')]
     when = time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())
     for name in REOPENED_BY_GROWTH:
         if name in stages: stages[name].pop('done', None)
-    record.update(growths=recorded.get('growths', []) + [{**g, 'at': when, 'stages done': done} for g in grown],
-                  stages=stages)
+    return {'growths': recorded.get('growths', []) + [{**g, 'at': when, 'stages done': done} for g in grown],
+            'stages': stages}
+
+def _hold(study: Path):
+    "The open lock file that keeps a second `agentsim_study` off this study while this one runs."
+    (study/'meta').mkdir(exist_ok=True)
+    lock = open(study/'meta'/'study.lock', 'w')
+    try: fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except BlockingIOError:
+        lock.close()
+        raise AgentsimError(f'--study_dir {study}: another agentsim_study is running on it; wait for it or stop it') from None
+    return lock
 
 def run_study(study_dir: str, teacher: str, student: str, judge: str | None, size: str, seed: int = 0,
               on_stage: Callable[[str], None] | None = None,  # called with each stage's name as it starts
               until: str | None = None,  # stop after this stage (None: run them all)
               ray: str | None = None,  # run trajectories and ratings on a Ray cluster (not a setting: a study may move)
               on_growth: Callable[[dict], None] | None = None,  # called with each growth (`check_same_settings`)
+              on_start: Callable[[dict], None] | None = None,  # called with the settings once they are accepted
               **numbers) -> dict:
     "Run (or resume) a study; returns its record."
     study, record = Path(study_dir), RunRecord(Path(study_dir), 'study.json')
     recorded = record.read()
+    judge = judge or recorded.get('settings', {}).get('judge')  # unset: the study's own judge
     settings = study_settings(teacher, student, judge, size, seed, **_with_recorded(numbers, recorded))
     grown = check_same_settings(recorded, settings, study)
     stages = study_stages(study, settings, record, ray)
@@ -327,17 +340,21 @@ def run_study(study_dir: str, teacher: str, student: str, judge: str | None, siz
         from agentsim.cluster import connect_ray
         connect_ray(ray)
     make_output_dir(study, '--study_dir')
-    if grown: _grow(record, grown)
-    for growth in grown:
-        if on_growth: on_growth(growth)
-    models = recorded.get('models') or {role: model_record(settings[role]) for role in ('teacher', 'student', 'judge')}
-    record.update(settings=settings, models={**models, **recorded.get('models', {})})
-    record.update(stages=_stages_to_redo(study, record.read().get('stages', {})))  # adapters gone: train them again
-    for name, work in stages:
-        if on_stage: on_stage(name)
-        run_stage(record, name, work)
-        if name == until: break
-    return record.read()
+    lock = _hold(study)
+    try:
+        if on_start: on_start(settings)
+        models = recorded.get('models') or {role: model_record(settings[role]) for role in ('teacher', 'student', 'judge')}
+        grown_fields = _growth_fields(record.read(), grown) if grown else {}
+        record.update(settings=settings, models={**models, **recorded.get('models', {})}, **grown_fields)
+        for growth in grown:
+            if on_growth: on_growth(growth)
+        record.update(stages=_stages_to_redo(study, record.read().get('stages', {})))  # adapters gone: train them again
+        for name, work in stages:
+            if on_stage: on_stage(name)
+            run_stage(record, name, work)
+            if name == until: break
+        return record.read()
+    finally: lock.close()
 
 
 # %% ../nbs/18a_study_command.ipynb #e914bc6f
@@ -363,23 +380,25 @@ def agentsim_study(
                    eval_batches=eval_batches, eval_multi=eval_multi, eval_checkable=eval_checkable, runs=runs,
                    zeroshot_runs=zeroshot_runs, train_max_steps=train_max_steps, eval_max_steps=eval_max_steps,
                    validation_size=validation_size, num_workers=num_workers)
-    recorded = RunRecord(Path(study_dir), 'study.json').read()
-    settings = study_settings(teacher, student, judge, size, seed, **_with_recorded(numbers, recorded))
-    estimate = cost_estimate(settings)
-    print('study: ' + ', '.join(f'{value:,} {name}' for name, value in estimate.items()), file=sys.stderr, flush=True)
-    if pace := study_pace(Path(study_dir)):
-        per_request = pace['steps_per_request'] or 3.0
-        hours = list(cost_estimate(settings, per_request, seconds_per_step=pace['seconds_per_step']).values())[-1]
-        print(f"study: at this study's own pace ({pace['seconds_per_step']} s a step: {pace['steps']:,} teacher steps in "
-              f"{pace['seconds']:,} s; {per_request} steps a multi-step request), {hours} hours of agent steps",
-              file=sys.stderr, flush=True)
+    def estimate(settings):
+        figures = cost_estimate(settings)
+        print('study: ' + ', '.join(f'{value:,} {name}' for name, value in figures.items()), file=sys.stderr, flush=True)
+        if pace := study_pace(Path(study_dir)):
+            per_request = pace['steps_per_request'] or 3.0
+            hours = cost_estimate(settings, per_request, seconds_per_step=pace['seconds_per_step'])['hours of agent steps']
+            print(f"study: at this study's own pace ({pace['seconds_per_step']} s a step: {pace['steps']:,} teacher steps in "
+                  f"{pace['seconds']:,} s; {per_request} steps a multi-step request{'' if pace['steps_per_request'] else ' (default)'}), "
+                  f"about {hours} hours of agent steps (the teacher's pace, applied to every step)", file=sys.stderr, flush=True)
     record = run_study(study_dir, teacher, student, judge, size, seed,
                        on_stage=lambda name: print(f'stage: {name}', file=sys.stderr, flush=True), until=until, ray=ray,
                        on_growth=lambda g: print(f"study: --{g['setting']} raised from {g['from']} to {g['to']}", file=sys.stderr),
+                       on_start=estimate,
                        **numbers)
     seconds = sum(stage['seconds'] for stage in record['stages'].values())
+    paused = sum(stage.get('paused_seconds', 0) for stage in record['stages'].values())
     done = sum(bool(stage.get('done')) for stage in record['stages'].values())
-    print(f"study: {done} stages done, {seconds / 3600:.1f} h in all; results in {study_dir}", file=sys.stderr)
+    print(f"study: {done} stages done, {seconds / 3600:.1f} h in all{f' ({paused / 3600:.1f} h of it paused)' if paused else ''}; "
+          f"results in {study_dir}", file=sys.stderr)
 
 # %% ../nbs/18a_study_command.ipynb #3c24aaf2
 def study_series(study_dir: str | Path) -> dict[str, Path]:
