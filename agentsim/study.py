@@ -16,7 +16,7 @@ from .formats import Request, RunRecord, json_block, load_requests, load_sidecar
 __all__ = ['STUDY_SIZES', 'GROWABLE', 'REOPENED_BY_GROWTH', 'HEARTBEAT_SECONDS', 'SERIES', 'SECONDS_PER_STEP', 'StudySize',
            'study_settings', 'check_same_settings', 'model_record', 'run_stage', 'near_duplicates', 'build_eval_set',
            'adapter_dir', 'study_stages', 'cost_estimate', 'study_pace', 'run_study', 'agentsim_study', 'study_series',
-           'results_table']
+           'results_table', 'comparisons_table']
 
 # %% ../nbs/18a_study_command.ipynb #cf6f9629
 @dataclass
@@ -426,3 +426,24 @@ def results_table(study_dir: str | Path,  # what agentsim_study wrote
                      'bad task rate': _pm(s['bad_task_rate']['mean'], s['bad_task_rate']['se']),
                      'completion rate': _pm(s['completion_rate']['mean'], s['completion_rate']['se'])})
     return pd.DataFrame(rows)
+
+# %% ../nbs/18a_study_command.ipynb #26e1bf9b
+def comparisons_table(study_dir: str | Path,  # what agentsim_study wrote
+                      pairs: list[tuple[str, str]] | None = None,  # (a, b) series names; default: the study's questions
+                     ) -> 'pd.DataFrame':
+    "One row per comparison `a - b` of two series' pass rates, request by request; a series not run yet gives no row."
+    import pandas as pd
+    from agentsim.stats import compare_series, requests_frame, series_stats
+    found = study_series(study_dir)
+    tuned = [name for name in found if name.startswith('student-finetuned-')]
+    if pairs is None:
+        pairs = [(name, 'student-zeroshot') for name in tuned]
+        if len(tuned) == 2: pairs.append((tuned[0], tuned[1]))
+        pairs += [('teacher', name) for name in tuned]
+    pairs = [(a, b) for a, b in pairs if a in found and b in found]
+    names = dict.fromkeys(name for pair in pairs for name in pair)  # each series read once
+    stats = {name: series_stats(found[name], bootstrap=0, name=name) for name in names}
+    rows = [requests_frame(compare_series(stats[a], stats[b])).assign(comparison=f'{a} - {b}') for a, b in pairs]
+    if not rows: return pd.DataFrame(columns=['comparison'])
+    table = pd.concat(rows, ignore_index=True)
+    return table[['comparison'] + [c for c in table.columns if c != 'comparison']]
