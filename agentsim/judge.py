@@ -19,14 +19,15 @@ from .tools import DEFAULT_TOOLS, Toolbox, load_tools_file, refused
 __all__ = ['NOTHING_FOUND', 'SIDE_EFFECT_TOOLS', 'ADMITS_FAILURE', 'UNKNOWN', 'NUMBER', 'KIND_SYSTEM', 'ACTION_WORDS',
            'OPEN_WORDS', 'CALCULATION_WORDS', 'FORMULA_SYSTEM', 'REFERENCE_SYSTEM', 'SMALL_WORDS', 'NUMBER_WORDS',
            'SHORT_SYSTEM', 'VALIDITY_SYSTEM', 'EMAIL_ADDRESS', 'SEARCH_TOOLS', 'PRIVATE', 'SAMPLE_TEMPERATURE',
-           'JUDGE_METHODS', 'CALIBRATION_FILE', 'HOLDOUT_FILE', 'HOLDOUT2_FILE', 'STEP_RATINGS', 'task_text',
-           'normalized', 'repeated_steps', 'copied_description', 'cannot_do', 'found_nothing', 'unfulfilled_actions',
-           'done_actions', 'says_unknown', 'written_numbers', 'numbers', 'unsupported_numbers', 'evaluate_expression',
-           'states_number', 'RequestKind', 'plain_kind', 'results_text', 'Formula', 'ReferenceAnswer', 'words',
-           'added_terms', 'as_digits', 'states_facts', 'ShortAnswer', 'compare_short_answers', 'Validity', 'Judgement',
-           'missing_recipients', 'misused_tool', 'rate_step', 'judge_trajectory', 'median_evaluation', 'rate_with',
-           'Labelled', 'load_labels', 'rate_labels', 'calibration_rows', 'calibration_table', 'save_judge_check',
-           'load_judge_check', 'check_judge', 'agentsim_judge_check', 'judge_check_summary']
+           'JUDGE_METHODS', 'CALIBRATION_FILE', 'HOLDOUT_FILE', 'HOLDOUT2_FILE', 'STEP_RATINGS', 'AUDIT_GROUPS',
+           'AUDIT_VERDICTS', 'task_text', 'normalized', 'repeated_steps', 'copied_description', 'cannot_do',
+           'found_nothing', 'unfulfilled_actions', 'done_actions', 'says_unknown', 'written_numbers', 'numbers',
+           'unsupported_numbers', 'evaluate_expression', 'states_number', 'RequestKind', 'plain_kind', 'results_text',
+           'Formula', 'ReferenceAnswer', 'words', 'added_terms', 'as_digits', 'states_facts', 'ShortAnswer',
+           'compare_short_answers', 'Validity', 'Judgement', 'missing_recipients', 'misused_tool', 'rate_step',
+           'judge_trajectory', 'median_evaluation', 'rate_with', 'Labelled', 'load_labels', 'rate_labels',
+           'calibration_rows', 'calibration_table', 'save_judge_check', 'load_judge_check', 'check_judge',
+           'agentsim_judge_check', 'judge_check_summary', 'load_audit', 'audit_estimate', 'cohen_kappa']
 
 # %% ../nbs/20_judge.ipynb #47946b3b
 def task_text(plan: dict) -> str:
@@ -640,3 +641,62 @@ def judge_check_summary(check: dict) -> dict:
             'steps balanced accuracy': steps.get('balanced_accuracy'),
             's / trajectory': round(statistics.mean(i['seconds'] for i in items), 1),
             'calls / trajectory': round(statistics.mean(i['calls'] for i in items), 1)}
+
+# %% ../nbs/20_judge.ipynb #bb04095c
+AUDIT_GROUPS = ('dropped', 'kept sample')
+AUDIT_VERDICTS = ('good', 'defective', 'unverifiable')
+
+def _audit_row(data, where: str) -> dict:
+    "One line of an audit file, checked."
+    if not isinstance(data, dict) or not isinstance(data.get('id'), str) or not data['id']:
+        raise AgentsimError(f'{where}: no "id" (a request id)')
+    if data.get('verdict') not in AUDIT_VERDICTS: raise AgentsimError(f'{where}: "verdict" must be one of {", ".join(AUDIT_VERDICTS)}')
+    if data.get('group') is not None and data['group'] not in AUDIT_GROUPS:
+        raise AgentsimError(f'{where}: "group" must be one of {", ".join(AUDIT_GROUPS)}')
+    return {'id': data['id'], 'group': data.get('group'), 'verdict': data['verdict'], 'why': str(data.get('why') or '')}
+
+# %% ../nbs/20_judge.ipynb #8b64c592
+def load_audit(path: str | Path) -> 'pd.DataFrame':
+    "A hand audit of a judge's ratings: one row per trajectory, with `id`, `group`, `verdict` and `why`."
+    import pandas as pd
+    path = Path(path)
+    try: lines = path.read_text(encoding='utf-8').splitlines()
+    except (OSError, UnicodeDecodeError) as e: raise AgentsimError(f'{path}: cannot be read ({e})') from e
+    rows, seen = [], set()
+    for number, line in enumerate(lines, 1):
+        if not line.strip(): continue
+        try: data = json.loads(line)
+        except json.JSONDecodeError as e: raise AgentsimError(f'{path}: line {number} is not JSON ({e})') from e
+        row = _audit_row(data, f'{path}: line {number}')
+        if row['id'] in seen: raise AgentsimError(f'{path}: line {number}: {row["id"]} is labelled twice')
+        seen.add(row['id'])
+        rows.append(row)
+    if not rows: raise AgentsimError(f'{path}: no labelled trajectories')
+    return pd.DataFrame(rows)
+
+# %% ../nbs/20_judge.ipynb #b6138886
+def audit_estimate(audit: 'pd.DataFrame',  # `load_audit`, with groups
+                   kept_total: int,  # how many trajectories the judge kept in all (the kept sample was drawn from them)
+                  ) -> dict:
+    "The judge's caught and kept rates and balanced accuracy on audited data, the kept sample weighted up to `kept_total`."
+    counts = {(group, verdict): int(((audit.group == group) & (audit.verdict == verdict)).sum())
+              for group in AUDIT_GROUPS for verdict in AUDIT_VERDICTS}
+    sample = sum(counts['kept sample', verdict] for verdict in AUDIT_VERDICTS)
+    if sample == 0 or kept_total < sample: raise AgentsimError(f'the kept sample has {sample} labels, and the judge kept {kept_total}')
+    weight = kept_total / sample
+    defective = counts['dropped', 'defective'] + weight * counts['kept sample', 'defective']
+    good = counts['dropped', 'good'] + weight * counts['kept sample', 'good']
+    caught = counts['dropped', 'defective'] / defective if defective else math.nan
+    kept = weight * counts['kept sample', 'good'] / good if good else math.nan
+    return {'caught': round(caught, 2), 'kept': round(kept, 2), 'balanced accuracy': round((caught + kept) / 2, 2),
+            'dropped': sum(counts['dropped', verdict] for verdict in AUDIT_VERDICTS), 'kept sample': sample,
+            'kept total': kept_total}
+
+# %% ../nbs/20_judge.ipynb #f1f4f1af
+def cohen_kappa(first, second) -> float:  # two readers' labels of the same items, in the same order
+    "Cohen's κ: the agreement of two readers' labels beyond what their label frequencies would give by chance."
+    first, second = list(first), list(second)
+    if len(first) != len(second) or not first: raise AgentsimError(f'cohen_kappa: {len(first)} and {len(second)} labels')
+    observed = sum(a == b for a, b in zip(first, second)) / len(first)
+    chance = sum((first.count(label) / len(first)) * (second.count(label) / len(second)) for label in set(first) | set(second))
+    return 1.0 if chance == 1 else (observed - chance) / (1 - chance)

@@ -427,7 +427,7 @@ def results_table(study_dir: str | Path,  # what agentsim_study wrote
                      'completion rate': _pm(s['completion_rate']['mean'], s['completion_rate']['se'])})
     return pd.DataFrame(rows)
 
-# %% ../nbs/18a_study_command.ipynb #26e1bf9b
+# %% ../nbs/18a_study_command.ipynb #3ee59091
 def comparisons_table(study_dir: str | Path,  # what agentsim_study wrote
                       pairs: list[tuple[str, str]] | None = None,  # (a, b) series names; default: the study's questions
                      ) -> 'pd.DataFrame':

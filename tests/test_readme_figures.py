@@ -33,3 +33,17 @@ def test_the_readmes_judge_table_is_the_judge_checks():
     table = pd.DataFrame([judge_check_summary(load_judge_check(REPO/'nbs'/'judge_checks'/f'{name}.json')) for name in names])
     columns = ['judge', 'method', 'trajectories', 'balanced accuracy', 'caught', 'kept', 's / trajectory']
     assert pipe_table(table[columns]) in (REPO/'README.md').read_text()
+
+
+def test_the_readmes_judge_audit_sentence_is_computed_from_the_audit_files():
+    "The hand audit of the laptop study's judge that the README quotes: both readers' files and the study record."
+    import json
+    from agentsim.judge import audit_estimate, cohen_kappa, load_audit
+    nbs = REPO/'nbs'
+    first = load_audit(nbs/'audits'/'laptop-study-teacher.jsonl')
+    second = first[['id', 'group']].merge(load_audit(nbs/'audits'/'laptop-study-teacher-second.jsonl').drop(columns='group'), on='id')
+    kept = json.loads((nbs/'laptop-study'/'meta'/'study.json').read_text())['dataset']['kept']
+    accuracy = [audit_estimate(labels, kept)['balanced accuracy'] for labels in (first, second)]
+    readme = ' '.join((REPO/'README.md').read_text().split())
+    assert f'of the {kept} it kept' in readme and f'κ = {cohen_kappa(first.verdict, second.verdict):.2f}' in readme
+    assert f'balanced accuracy is only {accuracy[0]:.2f} and {accuracy[1]:.2f}' in readme
