@@ -1,7 +1,7 @@
 """Does speculative decoding make the 1.5B teacher faster here? The same schema-constrained planner and tool calls,
 with and without the embedded 0.5B as llama-server's draft model (`--model-draft`), interleaved, and the figures.
 
-    python bench/speculative.py [--rounds 3] [--concurrency 2] [--output bench/results/speculative.json]
+    python bench/speculative.py [--rounds 3] [--concurrency 2] [--output bench/results/speculative-concurrency-2.json]
 
 Both servers serve Qwen2.5-Coder-1.5B-Instruct with 2 slots; one also drafts with Qwen2.5-Coder-0.5B-Instruct (the
 same tokenizer family). Each round sends every prompt once to each server, in alternating order, so that load from
