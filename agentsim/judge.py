@@ -649,7 +649,7 @@ AUDIT_VERDICTS = ('good', 'defective', 'unverifiable')
 def _audit_row(data, where: str) -> dict:
     "One line of an audit file, checked."
     if not isinstance(data, dict) or not isinstance(data.get('id'), str) or not data['id']:
-        raise AgentsimError(f'{where}: no "id" (a request id)')
+        raise AgentsimError(f'{where}: "id" must be a request id (a non-empty string)')
     if data.get('verdict') not in AUDIT_VERDICTS: raise AgentsimError(f'{where}: "verdict" must be one of {", ".join(AUDIT_VERDICTS)}')
     if data.get('group') is not None and data['group'] not in AUDIT_GROUPS:
         raise AgentsimError(f'{where}: "group" must be one of {", ".join(AUDIT_GROUPS)}')
@@ -666,7 +666,7 @@ def load_audit(path: str | Path) -> 'pd.DataFrame':
     for number, line in enumerate(lines, 1):
         if not line.strip(): continue
         try: data = json.loads(line)
-        except json.JSONDecodeError as e: raise AgentsimError(f'{path}: line {number} is not JSON ({e})') from e
+        except json.JSONDecodeError as e: raise AgentsimError(f'{path}: line {number} is not JSON ({e.msg} at column {e.colno})') from e
         row = _audit_row(data, f'{path}: line {number}')
         if row['id'] in seen: raise AgentsimError(f'{path}: line {number}: {row["id"]} is labelled twice')
         seen.add(row['id'])
@@ -679,6 +679,8 @@ def audit_estimate(audit: 'pd.DataFrame',  # `load_audit`, with groups
                    kept_total: int,  # how many trajectories the judge kept in all (the kept sample was drawn from them)
                   ) -> dict:
     "The judge's caught and kept rates and balanced accuracy on audited data, the kept sample weighted up to `kept_total`."
+    if audit.group.isna().any():
+        raise AgentsimError(f'{int(audit.group.isna().sum())} audited trajectories have no group: take the groups from the first reader\'s file')
     counts = {(group, verdict): int(((audit.group == group) & (audit.verdict == verdict)).sum())
               for group in AUDIT_GROUPS for verdict in AUDIT_VERDICTS}
     sample = sum(counts['kept sample', verdict] for verdict in AUDIT_VERDICTS)
@@ -693,7 +695,9 @@ def audit_estimate(audit: 'pd.DataFrame',  # `load_audit`, with groups
             'kept total': kept_total}
 
 # %% ../nbs/20_judge.ipynb #f1f4f1af
-def cohen_kappa(first, second) -> float:  # two readers' labels of the same items, in the same order
+def cohen_kappa(first,  # one reader's labels
+                second,  # the other reader's labels of the same items, in the same order
+               ) -> float:
     "Cohen's κ: the agreement of two readers' labels beyond what their label frequencies would give by chance."
     first, second = list(first), list(second)
     if len(first) != len(second) or not first: raise AgentsimError(f'cohen_kappa: {len(first)} and {len(second)} labels')

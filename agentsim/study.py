@@ -402,12 +402,18 @@ def agentsim_study(
 
 # %% ../nbs/18a_study_command.ipynb #3c24aaf2
 def study_series(study_dir: str | Path) -> dict[str, Path]:
-    "The evaluation series of a study, by name, in the order planners are compared."
+    "The finished evaluation series of a study, by name, in the order planners are compared."
     study = Path(study_dir)
     folder = study/'series' if (study/'series').is_dir() else study/'eval'
     order = ('student-zeroshot', 'student-finetuned-masked', 'student-finetuned-whole', 'student-finetuned-full', 'teacher')
-    names = [name for name in order if (folder/name).is_dir()]
-    return {name: folder/name for name in names}
+    stages = RunRecord(study, 'study.json').read().get('stages')  # None: a study made before agentsim_study (the pilot)
+    def finished(name): return stages is None or bool(stages.get(f'evaluate {name}', {}).get('done'))
+    return {name: folder/name for name in order if (folder/name).is_dir() and finished(name)}
+
+def _eval_size(study_dir: str | Path) -> int | None:
+    "How many requests the study's evaluation set has (None without one): every one counts, finished or not."
+    eval_set = Path(study_dir)/'eval-set'
+    return len(load_requests(eval_set)) if eval_set.is_dir() else None
 
 # %% ../nbs/18a_study_command.ipynb #bb168b88
 def results_table(study_dir: str | Path,  # what agentsim_study wrote
@@ -418,7 +424,7 @@ def results_table(study_dir: str | Path,  # what agentsim_study wrote
     from agentsim.stats import _pm, series_stats
     rows = []
     for name, path in study_series(study_dir).items():
-        s = series_stats(path, bootstrap=bootstrap, name=name)
+        s = series_stats(path, bootstrap=bootstrap, name=name, num_requests=_eval_size(study_dir))
         checked = s.get('checked')
         rows.append({'series': name, 'requests × runs': f"{s['num_requests']} × {s['runs']}",
                      'pass rate': _pm(s['pass_rate']['mean'], s['pass_rate']['se']),
@@ -442,7 +448,7 @@ def comparisons_table(study_dir: str | Path,  # what agentsim_study wrote
         pairs += [('teacher', name) for name in tuned]
     pairs = [(a, b) for a, b in pairs if a in found and b in found]
     names = dict.fromkeys(name for pair in pairs for name in pair)  # each series read once
-    stats = {name: series_stats(found[name], bootstrap=0, name=name) for name in names}
+    stats = {name: series_stats(found[name], bootstrap=0, name=name, num_requests=_eval_size(study_dir)) for name in names}
     rows = [requests_frame(compare_series(stats[a], stats[b])).assign(comparison=f'{a} - {b}') for a, b in pairs]
     if not rows: return pd.DataFrame(columns=['comparison'])
     table = pd.concat(rows, ignore_index=True)

@@ -1,5 +1,5 @@
 """Does speculative decoding make the 1.5B teacher faster here? The same schema-constrained planner and tool calls,
-with and without the embedded 0.5B as llama-server's draft model (`--model-draft`), interleaved, and the figures.
+with and without the embedded 0.5B as llama-server's draft model (`--model-draft`), alternating, and the figures.
 
     python bench/speculative.py [--rounds 3] [--concurrency 2] [--output bench/results/speculative-concurrency-2.json]
 
@@ -11,7 +11,7 @@ per second of each, their ratio, and whether the answers are the same (greedy de
 speed, never the text; llama.cpp's batching can still change an answer when two calls share a server). No replay
 cache. `--output FILE` also writes the figures as JSON, with the date and the machine's load average.
 """
-import argparse, datetime, json, os, statistics, time
+import argparse, datetime, json, os, time
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from pydantic import BaseModel, Field
@@ -58,12 +58,14 @@ def main():
     parser.add_argument('--output', help='also write the figures to this JSON file')
     args = parser.parse_args()
     if args.rounds < 1 or args.concurrency < 1: parser.error('--rounds and --concurrency must be at least 1')
+    if args.concurrency > 2: parser.error('--concurrency: the servers have 2 slots, so at most 2')
+    if args.output: Path(args.output).parent.mkdir(parents=True, exist_ok=True)  # before the benchmark, not after it
     load_at_start = os.getloadavg()
     teacher, draft = embedded_gguf('local:1.5b'), embedded_gguf('local')
     plain = LlamaServer(teacher, parallel=2, context=8192, log_path='/tmp/agentsim-bench-plain.log')
     drafted = LlamaServer(teacher, parallel=2, context=8192, log_path='/tmp/agentsim-bench-draft.log',
                           extra_args=['--model-draft', str(draft), '--spec-draft-n-max', '8', '--spec-draft-n-min', '1'])
-    wall, calls = {'plain': 0.0, 'draft': 0.0}, {'plain': [], 'draft': []}
+    wall, calls, rounds = {'plain': 0.0, 'draft': 0.0}, {'plain': [], 'draft': []}, {'plain': [], 'draft': []}
     with plain, drafted:
         llms = {'plain': LLM(OpenAIChat('local', base_url=f'{plain.url}/v1')),
                 'draft': LLM(OpenAIChat('local', base_url=f'{drafted.url}/v1'))}
@@ -71,12 +73,13 @@ def main():
             for name in ('plain', 'draft') if round_number % 2 == 0 else ('draft', 'plain'):
                 seconds, measured = one_round(llms[name], args.concurrency)
                 wall[name] += seconds
+                rounds[name].append(round(seconds, 2))
                 calls[name] += measured
     figures = {}
     for name in wall:
         tokens = sum(t for _, t, _ in calls[name])
         figures[name] = {'calls': len(calls[name]), 'wall_s': round(wall[name], 2), 'completion_tokens': tokens,
-                         'tokens_per_s': round(tokens / wall[name], 2)}
+                         'tokens_per_s': round(tokens / wall[name], 2), 'round_wall_s': rounds[name]}
         print(f"{name:>5}: {len(calls[name])} calls, {wall[name]:.1f} s, {tokens / wall[name]:.1f} completion tokens/s")
     ratio = wall['plain'] / wall['draft']
     same = sum(a[2] == b[2] for a, b in zip(calls['plain'], calls['draft']))

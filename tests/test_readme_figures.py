@@ -42,8 +42,12 @@ def test_the_readmes_judge_audit_sentence_is_computed_from_the_audit_files():
     nbs = REPO/'nbs'
     first = load_audit(nbs/'audits'/'laptop-study-teacher.jsonl')
     second = first[['id', 'group']].merge(load_audit(nbs/'audits'/'laptop-study-teacher-second.jsonl').drop(columns='group'), on='id')
-    kept = json.loads((nbs/'laptop-study'/'meta'/'study.json').read_text())['dataset']['kept']
-    accuracy = [audit_estimate(labels, kept)['balanced accuracy'] for labels in (first, second)]
+    dataset = json.loads((nbs/'laptop-study'/'meta'/'study.json').read_text())['dataset']
+    estimates = [audit_estimate(labels, dataset['kept']) for labels in (first, second)]
+    accuracy = [estimate['balanced accuracy'] for estimate in estimates]
+    assert estimates[0]['dropped'] == dataset['dropped_for_rating']  # every dropped trajectory was read
     readme = ' '.join((REPO/'README.md').read_text().split())
-    assert f'of the {kept} it kept' in readme and f'κ = {cohen_kappa(first.verdict, second.verdict):.2f}' in readme
+    assert (f"Of {len(first)} trajectories (all {estimates[0]['dropped']} that the threshold dropped and "
+            f"{estimates[0]['kept sample']} of the {dataset['kept']} it kept") in readme
+    assert f'κ = {cohen_kappa(first.verdict, second.verdict):.2f}' in readme
     assert f'balanced accuracy is only {accuracy[0]:.2f} and {accuracy[1]:.2f}' in readme
