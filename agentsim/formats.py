@@ -4,7 +4,7 @@
 
 # %% ../nbs/05_formats.ipynb #84f79be7
 from __future__ import annotations
-import json, re, threading
+import json, os, re, threading
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable
@@ -109,12 +109,12 @@ def load_requests(requests_dir: str | Path) -> RequestSet:
 # %% ../nbs/05_formats.ipynb #ced449c5
 def output_path(directory: str | Path, name: str, suffix: str = '.json') -> Path:
     "`directory/name+suffix`, refusing names that would land outside `directory`."
-    directory = Path(directory)
-    path = directory/f'{name}{suffix}'
-    if (not name or '/' in name or '\\' in name or name.startswith('.')
-            or (path.is_symlink() and path.resolve().parent != directory.resolve())):
+    if not name or '/' in name or '\\' in name or name.startswith('.'):
         raise AgentsimError(f'refusing to write {name!r}: not a plain file name inside {directory}')
-    return path
+    path = os.path.join(directory, name + suffix)  # plain strings: this runs several times per request
+    if os.path.islink(path) and os.path.dirname(os.path.realpath(path)) != os.path.realpath(directory):
+        raise AgentsimError(f'refusing to write {name!r}: not a plain file name inside {directory}')
+    return Path(path)
 
 # %% ../nbs/05_formats.ipynb #60922f90
 META = 'meta'  # the subfolder of a run directory for everything the original does not write
@@ -123,7 +123,7 @@ def sidecar_path(directory: str | Path,  # a trajectories or evaluations directo
                  request_id: str,  # whose sidecar
                 ) -> Path:
     "Where the sidecar of `request_id` lives: `directory/meta/<id>.json`."
-    return output_path(Path(directory)/META, request_id)
+    return output_path(os.path.join(directory, META), request_id)
 
 # %% ../nbs/05_formats.ipynb #cc01f601
 def save_trajectory(output_dir: str | Path,  # the run's trajectories directory
@@ -132,7 +132,7 @@ def save_trajectory(output_dir: str | Path,  # the run's trajectories directory
                     meta: dict | None = None,  # the sidecar: search conditions, tokens, seconds per step
                    ) -> Path:
     "Write the trajectory (and its metadata sidecar first), each atomically."
-    if meta is not None: atomic_write_text(sidecar_path(output_dir, request_id), json.dumps(meta, indent=2), sync=False)
+    if meta is not None: atomic_write_text(sidecar_path(output_dir, request_id), json.dumps(meta), sync=False)
     return atomic_write_text(output_path(output_dir, request_id), json.dumps(steps, indent=2, ensure_ascii=False), sync=False)
 
 # %% ../nbs/05_formats.ipynb #1f7eb1d1
@@ -220,7 +220,7 @@ def save_evaluation(output_dir: str | Path,  # the run's evaluations directory
                    ) -> Path:
     "Write a valid evaluation (with its view and sidecar first), each atomically."
     if problem := evaluation_problem(evaluation): raise AgentsimError(f'evaluation of {request_id}: {problem}')
-    if meta is not None: atomic_write_text(sidecar_path(output_dir, request_id), json.dumps(meta, indent=2, ensure_ascii=False), sync=False)
+    if meta is not None: atomic_write_text(sidecar_path(output_dir, request_id), json.dumps(meta, ensure_ascii=False), sync=False)
     if judge_view is not None: atomic_write_text(output_path(output_dir, request_id, '.txt'), judge_view, sync=False)
     return atomic_write_text(output_path(output_dir, request_id), json.dumps(evaluation, indent=2, ensure_ascii=False), sync=False)
 
@@ -239,8 +239,9 @@ def saved_problem(directory: str | Path,  # a trajectories or evaluations direct
                   load: Callable[[Path], object],  # `load_trajectory` or `load_evaluation`
                  ) -> str | None:
     "Why `request_id`'s output in `directory` is not saved (None when it is): missing, or it or its sidecar unreadable."
-    path, sidecar = output_path(directory, request_id), sidecar_path(directory, request_id)
+    path = output_path(directory, request_id)
     if not path.exists(): return 'not written'
+    sidecar = sidecar_path(directory, request_id)
     try: load(path)
     except AgentsimError as e: return str(e)
     if sidecar.exists():  # the original's outputs have none

@@ -32,11 +32,12 @@ def sign_flip_test(differences,  # one value per request: the mean of a - b over
     d = np.asarray(differences, dtype=float)
     observed, nonzero = abs(d.mean()) if len(d) else 0.0, d[d != 0]
     if len(nonzero) == 0: return 1.0
-    if len(nonzero) <= 16:
+    if len(nonzero) <= 16:  # every sign pattern, the observed one among them
         signs = np.array(list(itertools.product((1, -1), repeat=len(nonzero))))
-    else: signs = np.random.default_rng(seed).choice((1, -1), size=(resamples, len(nonzero)))
-    means = np.abs(signs @ nonzero) / len(d)
-    return float(np.mean(means >= observed - 1e-12))
+        return float(np.mean(np.abs(signs @ nonzero) / len(d) >= observed - 1e-12))
+    signs = np.random.default_rng(seed).choice((1, -1), size=(resamples, len(nonzero)))
+    hits = int(np.sum(np.abs(signs @ nonzero) / len(d) >= observed - 1e-12))
+    return (hits + 1) / (resamples + 1)  # the observed pattern counts as a draw: never 0
 
 # %% ../nbs/14a_request_stats.ipynb #018ee338
 def mcnemar_exact(a, b) -> dict:
