@@ -37,3 +37,14 @@ def test_the_figures_say_how_they_were_measured_and_name_no_machine_path():
     assert figures['cores'] >= 1 and len(figures['load_average']['start']) == len(figures['load_average']['end']) == 3
     assert {'one process'} <= {stage['mode'] for stage in figures['stages']}
     assert not re.search(r'/(root|home|tmp|Users)/', text), 'a path of the machine that ran the simulation'
+
+
+def test_the_readmes_ratings_sentence_is_the_simulations():
+    "The ratings' calls and CPU per trajectory that the README quotes, from the figures file."
+    readme, figures = ' '.join((REPO/'README.md').read_text().split()), json.loads(FIGURES.read_text())
+    ratings = [s for s in figures['stages'] if s['mode'] == 'one process' and s['stage'] == 'ratings']
+    largest = max(ratings, key=lambda s: s['requests'])
+    assert len({s['calls'] for s in ratings}) == 1, 'the sentence says the judge made the same number of calls at every size'
+    assert f"the judge made {largest['calls']} model calls at every size" in readme
+    assert (f"Its {largest['cpu_s']:.1f} s of CPU for {largest['requests']:,} trajectories are "
+            f"{1000 * largest['cpu_s'] / largest['requests']:.1f} ms each") in readme

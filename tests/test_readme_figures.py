@@ -1,28 +1,33 @@
 "The study figures the README quotes are computed from the committed study directory: a change to either shows here."
 import re
 from pathlib import Path
-from agentsim.stats import compare_series, pipe_table, requests_frame, series_stats
-from agentsim.study import results_table
+from agentsim.stats import pipe_table, series_stats
+from agentsim.study import comparisons_table, results_table, study_series
 
 REPO = Path(__file__).resolve().parent.parent
-STUDY = REPO/'nbs'/'study'
+LAPTOP = REPO/'nbs'/'laptop-study'
 
 
-def test_the_readmes_study_table_is_the_study_directorys():
+def test_the_readmes_study_tables_are_the_laptop_study_directorys():
     readme = (REPO/'README.md').read_text()
-    assert pipe_table(results_table(STUDY)) in readme
+    assert pipe_table(results_table(LAPTOP)) in readme
+    assert pipe_table(comparisons_table(LAPTOP)) in readme
 
 
-def test_the_readmes_request_level_comparison_is_computed():
-    readme = (REPO/'README.md').read_text()
-    teacher, whole = (series_stats(STUDY/'eval'/name, bootstrap=0) for name in ('teacher', 'student-finetuned-full'))
-    comparison = compare_series(teacher, whole)
-    assert pipe_table(requests_frame(comparison)) in readme
-    quoted = re.search(r'a\s+difference of ([0-9.]+) over (\d+) requests is not significant \(sign-flip p = ([0-9.]+)', readme)
-    assert quoted, 'the sentence quoting the comparison is gone'
-    difference, requests, p = float(quoted[1]), int(quoted[2]), float(quoted[3])
-    assert (round(comparison['requests']['difference'], 2), comparison['requests']['requests']) == (difference, requests)
-    assert round(comparison['requests']['sign_flip_p'], 2) == p
+def test_the_readmes_study_sentence_is_computed_from_the_series():
+    "The figures of the sentence under the README's comparisons, recomputed from the series' files."
+    readme = ' '.join((REPO/'README.md').read_text().split())
+    found = {name: series_stats(path, bootstrap=0, name=name, num_requests=24) for name, path in study_series(LAPTOP).items()}
+    student, teacher = found['student-finetuned-masked'], found['teacher']
+    finished = round(sum(student['completion_rate']['values']) * student['num_requests'])
+    right = {name: sum(cell['check'] for cell in s['checked']['cells']) for name, s in found.items()}
+    assert f"it finished {finished} of its {student['num_requests'] * student['runs']} trajectories" in readme
+    assert f"its pass rate by the judge was {student['pass_rate']['mean']:.2f}" in readme
+    assert (f"right in {right['student-finetuned-masked']} of {len(student['checked']['cells'])} cells "
+            f"(the teacher's in {right['teacher']})") in readme
+    assert f"the judge passed {student['checked']['judge_passed_check_failed']} of its wrong checkable answers" in readme
+    assert f"above the teacher's {teacher['pass_rate']['mean']:.2f}" in readme
+    assert found['student-zeroshot']['completion_rate']['mean'] == 0  # "where the zero-shot student finished none"
 
 
 def test_the_readmes_judge_table_is_the_judge_checks():

@@ -2,7 +2,7 @@
 
 `nbdev_readme` renders the README through Quarto, which cannot be installed on this project's machines. This script
 does the same job for the parts index.ipynb uses: markdown cells as they are, visible code cells as Python blocks,
-their text outputs as plain blocks; `#| hide` cells are left out. Where Quarto exists, `nbdev_readme` is the tool.
+their text outputs as plain blocks; `#| hide` cells are left out, and `#| echo: false` cells show their output only. Where Quarto exists, `nbdev_readme` is the tool.
 
     python tools/render_readme.py          # rewrite README.md
     python tools/render_readme.py --check  # exit 1 if README.md is out of date
@@ -40,7 +40,8 @@ def render(notebook: Path) -> str:
         directives = [line for line in source.splitlines() if line.startswith('#|')]
         if any(d.split()[1:2] in (['hide'], ['default_exp'], ['export']) for d in directives): continue
         code = '\n'.join(line for line in source.splitlines() if not line.startswith('#|')).strip()
-        if code: parts.append(f'``` python\n{code}\n```')
+        echo = not any(d[2:].replace(' ', '') == 'echo:false' for d in directives)
+        if code and echo: parts.append(f'``` python\n{code}\n```')
         outputs = cell.get('outputs', [])
         rich = [''.join(o['data']['text/markdown']).strip() for o in outputs if 'text/markdown' in o.get('data', {})]
         if rich:  # a rich display (a trajectory's table) is shown as the markdown it is, as nbdev_readme shows it
