@@ -20,12 +20,12 @@ __all__ = ['NOTHING_FOUND', 'SIDE_EFFECT_TOOLS', 'ADMITS_FAILURE', 'UNKNOWN', 'N
            'OPEN_WORDS', 'CALCULATION_WORDS', 'FORMULA_SYSTEM', 'REFERENCE_SYSTEM', 'SMALL_WORDS', 'NUMBER_WORDS',
            'SHORT_SYSTEM', 'VALIDITY_SYSTEM', 'EMAIL_ADDRESS', 'SEARCH_TOOLS', 'PRIVATE', 'SAMPLE_TEMPERATURE',
            'JUDGE_METHODS', 'CALIBRATION_FILE', 'HOLDOUT_FILE', 'HOLDOUT2_FILE', 'STEP_RATINGS', 'AUDIT_GROUPS',
-           'AUDIT_VERDICTS', 'task_text', 'normalized', 'repeated_steps', 'copied_description', 'cannot_do',
-           'found_nothing', 'unfulfilled_actions', 'done_actions', 'says_unknown', 'written_numbers', 'numbers',
-           'unsupported_numbers', 'evaluate_expression', 'states_number', 'RequestKind', 'plain_kind', 'results_text',
-           'Formula', 'ReferenceAnswer', 'words', 'added_terms', 'as_digits', 'states_facts', 'ShortAnswer',
-           'compare_short_answers', 'Validity', 'Judgement', 'missing_recipients', 'misused_tool', 'rate_step',
-           'judge_trajectory', 'median_evaluation', 'rate_with', 'Labelled', 'load_labels', 'rate_labels',
+           'AUDIT_VERDICTS', 'task_text', 'normalized', 'repeated_steps', 'nearly_equal', 'copied_description',
+           'cannot_do', 'found_nothing', 'unfulfilled_actions', 'done_actions', 'says_unknown', 'written_numbers',
+           'numbers', 'unsupported_numbers', 'evaluate_expression', 'states_number', 'RequestKind', 'plain_kind',
+           'results_text', 'Formula', 'ReferenceAnswer', 'words', 'added_terms', 'as_digits', 'states_facts',
+           'ShortAnswer', 'compare_short_answers', 'Validity', 'Judgement', 'missing_recipients', 'misused_tool',
+           'rate_step', 'judge_trajectory', 'median_evaluation', 'rate_with', 'Labelled', 'load_labels', 'rate_labels',
            'calibration_rows', 'calibration_table', 'save_judge_check', 'load_judge_check', 'check_judge',
            'agentsim_judge_check', 'judge_check_summary', 'load_audit', 'audit_estimate', 'cohen_kappa']
 
@@ -50,12 +50,20 @@ def repeated_steps(steps: list[dict]) -> list[int | None]:
     return repeats
 
 # %% ../nbs/20_judge.ipynb #9d47a364
+def nearly_equal(a: str, b: str, threshold: float = 0.8) -> bool:
+    "Whether `difflib.SequenceMatcher(None, a, b).ratio() >= threshold`, its cheaper upper bounds first."
+    total = len(a) + len(b)
+    if not total: return True  # two empty texts are equal (difflib's ratio is 1)
+    if 2.0 * min(len(a), len(b)) / total < threshold: return False  # the bound of `real_quick_ratio`
+    matcher = difflib.SequenceMatcher(None, a, b)
+    return matcher.quick_ratio() >= threshold and matcher.ratio() >= threshold
+
 def copied_description(plan: dict, toolbox: Toolbox) -> str | None:
     "The tool whose description the task copies (nearly word for word), or None."
     task = normalized(task_text(plan))
     if not task: return None
     for tool in toolbox.tools.values():
-        if difflib.SequenceMatcher(None, task, normalized(tool.description)).ratio() >= 0.8: return tool.name
+        if nearly_equal(task, normalized(tool.description)): return tool.name
     return None
 
 # %% ../nbs/20_judge.ipynb #b3032f71

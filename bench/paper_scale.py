@@ -15,7 +15,9 @@ that processes prompt and completion tokens at the given aggregate rates.
     python bench/paper_scale.py --simulate --output bench/results/paper_scale.json   # and keep the figures
 
 `--simulate` runs the original's full pipeline at its real size against bench/fixed_latency_server.py (its own
-process; every answer after `--latency` seconds, 2 by default, with hundreds of calls in flight): trajectories and
+process; every answer after `--latency` seconds, 2 by default, with hundreds of calls in flight; its planner takes
+`--steps` steps per trajectory, 3 by default, about the 2.7 of the laptop study's finished teacher trajectories, each
+step a plan and a tool call): trajectories and
 ratings for 62, 602 and 2,780 training requests (20 single-step + 7, 97 and 460 batches of 6), then 12 runs of
 trajectories and ratings on a 50-request evaluation set (`agentsim_runs`). Each runs once in one process and once on
 a two-node Ray cluster on this machine (`agentsim.cluster.LocalRayCluster`, one CPU per node, `--ray HOST:PORT`). It
@@ -238,7 +240,8 @@ def goals(results: list[tuple], bare: dict) -> list[dict]:
 
 def print_simulation(results: list[tuple], bare: dict, options, bare_once: dict):
     "The table, the growth with size and the goals."
-    print(f'fixed answer latency {options.latency} s, --num_workers {options.workers}; {os.cpu_count()} cores; '
+    print(f'fixed answer latency {options.latency} s, {options.steps} steps per trajectory, --num_workers '
+          f'{options.workers}; {os.cpu_count()} cores; '
           f'agentsim {__import__("agentsim").__version__}')
     head = ('mode', 'stage', 'requests', 'calls', 'wall s', 'in flight', 'CPU ms/call', 'with Ray daemons',
             'peak MB', 'workers MB')
@@ -277,10 +280,10 @@ def figures(results: list[tuple], bare: dict, bare_once: dict, options, started:
                 'cpu_s': r['cpu'] + r['workers_cpu'], 'cpu_ms_per_call': per_call(r),
                 'cpu_ms_per_call_with_ray_daemons': per_call(r, 'all') if r['daemons_cpu'] else None,
                 'peak_mb': r['driver_mb'], 'workers_mb': r['workers_mb'] or None, 'ray_daemons_mb': r['daemons_mb'] or None}
-    return rounded({'command': 'python bench/paper_scale.py --simulate', 'agentsim_version': __import__('agentsim').__version__,
+    return rounded({'command': f'python bench/paper_scale.py --simulate --steps {options.steps}', 'agentsim_version': __import__('agentsim').__version__,
                     'date': started['date'], 'cores': os.cpu_count(),
                     'load_average': {'start': started['load'], 'end': ended['load']},  # 1, 5 and 15 minutes, as `uptime`
-                    'latency_s': options.latency, 'num_workers': options.workers,
+                    'latency_s': options.latency, 'steps_per_trajectory': options.steps, 'num_workers': options.workers,
                     'stages': [{'mode': mode, 'stage': stage, 'requests': n, **row(r)} for mode, stage, n, r in results],
                     'bare_client': {'stage': 'same JSON bodies', **row(bare)},
                     'bare_client_environment_once': {'stage': 'same, environment read once', **row(bare_once)},
@@ -318,21 +321,44 @@ def readme_table(figures: dict) -> str:
 
 
 def readme_summary(figures: dict) -> str:
-    "The README's sentences on when the figures were measured and how they meet the goals (Markdown)."
+    "The README's sentences on when the figures were measured and how they meet the goals (Markdown), with `note` if any."
     load, bare = figures['load_average'], figures['bare_client']['cpu_ms_per_call']
     one = next(goal for goal in figures['goals'] if goal['mode'] == 'one process')
     alone = next(s for s in figures['stages'] if s['mode'] == 'one process' and s['stage'] == 'trajectories'
                  and s['requests'] == one['requests'][-1])
     grows = 'linearly' if abs(one['marginal_cpu_ms_per_call'] - one['cpu_ms_per_call'][-1]) < 0.25 * one['cpu_ms_per_call'][-1] else 'not linearly'
     verdict = lambda ratio: 'under' if ratio < 1.5 else 'above'
+    steps = figures.get('steps_per_trajectory', 1)
+    planner = ('picks `final_answer` at once (one step, two calls per trajectory)' if steps == 1 else
+               f'takes {steps} steps per trajectory ({2 * steps} calls: a plan and a tool call per step)')
     return (f"Measured once on {figures['date']} on a {figures['cores']}-core machine (a load of {load['start'][0]:.1f} at "
-            f"the start, {load['end'][0]:.1f} at the end). The bare client cost {bare:.2f} ms of CPU per call in that run; "
+            f"the start, {load['end'][0]:.1f} at the end{'; ' + figures['note'] if figures.get('note') else ''}); the simulated "
+            f"planner {planner}. The bare client cost {bare:.2f} ms of CPU per call in that run; "
             f"machines differ about 3× in Python speed, so only the ratios carry over to another machine.\n\n"
             f"The client's cost grows {grows} ({one['marginal_cpu_ms_per_call']:.2f} ms per extra call from "
             f"{one['requests'][-2]:,} to {one['requests'][-1]:,} requests) and stays under 1 GB ({one['memory_mb'][-1]:.0f} MB), "
-            f"but at {one['cpu_ms_per_call'][-1]:.2f} ms per call it is {one['cpu_ratio_to_bare']:.2f}× the bare client's, "
+            f"{'and' if one['cpu_ratio_to_bare'] < 1.5 else 'but'} at {one['cpu_ms_per_call'][-1]:.2f} ms per call it is {one['cpu_ratio_to_bare']:.2f}× the bare client's, "
             f"{verdict(one['cpu_ratio_to_bare'])} the 1.5× goal. The trajectories alone are "
             f"{alone['cpu_ms_per_call'] / bare:.2f}× ({verdict(alone['cpu_ms_per_call'] / bare)} it).")
+
+
+def readme_steps(figures: dict, one_step: dict) -> str:
+    "The README's sentence on the same run with a planner that answers at once (`--steps 1`), from both figures files."
+    def whole(f):
+        goal = next(g for g in f['goals'] if g['mode'] == 'one process')
+        return goal['cpu_ms_per_call'][-1], goal['cpu_ratio_to_bare'], f['bare_client']['cpu_ms_per_call']
+    (per_call_1, ratio_1, bare_1), (per_call_n, ratio_n, _) = whole(one_step), whole(figures)
+    trajectories = next(s for s in one_step['stages'] if s['mode'] == 'one process' and s['stage'] == 'trajectories'
+                        and s['requests'] == max(one_step['goals'][0]['requests']))
+    verdict = lambda ratio: 'meets' if ratio < 1.5 else 'misses'
+    return (f"With a simulated planner that answers at once (`--steps 1`, two calls per trajectory; "
+            f"`bench/results/paper_scale-steps-1.json`, one process, measured on {one_step['date']}) the same pipeline costs "
+            f"{per_call_1:.2f} ms per call, {ratio_1:.2f}× the bare client's {bare_1:.2f} ms in that run (the trajectories "
+            f"alone {trajectories['cpu_ms_per_call'] / bare_1:.2f}×), against {ratio_n:.2f}× with "
+            f"{figures.get('steps_per_trajectory', 1)} steps. What agentsim spends per trajectory besides its calls (reading the "
+            "request, writing the trajectory, its sidecar and the evaluation, rating the steps) is shared by fewer calls: so "
+            f"the client {verdict(ratio_n)} the 1.5× goal on trajectories of about the study's length and {verdict(ratio_1)} it on "
+            "one-step ones.")
 
 
 def simulate(options):
@@ -344,10 +370,14 @@ def simulate(options):
     work = Path(tempfile.mkdtemp(prefix='agentsim-paper-'))
     sizes = [int(b) for b in options.sizes.split(',')]
     env = {**os.environ, 'OPENAI_API_KEY': os.environ.get('OPENAI_API_KEY', 'bench-key-not-secret')}
+    # agentsim's bytecode, as a first import would have written it (with PYTHONDONTWRITEBYTECODE set, as on some
+    # machines, every process would otherwise compile agentsim again, about 0.07 s each here)
+    import agentsim
+    subprocess.run([sys.executable, '-m', 'compileall', '-q', str(Path(agentsim.__file__).parent)], check=True)
     for batches in sizes: write_request_set(work/f'train-{batches}', 20, batches)
     write_request_set(work/'eval', 2, 8, label='eval')  # 50 requests: 2 single-step, 8 batches of 6
     try:
-        with LatencyServer(options.latency) as server:
+        with LatencyServer(options.latency, options.steps) as server:
             model = ['--llm', 'openai:bench', '--base_url', f'{server.url}/v1']
             results = run_mode('one process', work, sizes, options.workers, model, env, server)
             bodies = work/'bodies.json'
@@ -381,6 +411,7 @@ def main():
     parser.add_argument('--price_out', type=float, default=10.0, help='price per million completion tokens')
     parser.add_argument('--simulate', action='store_true', help='run the full pipeline against a simulated server farm')
     parser.add_argument('--latency', type=float, default=2.0, help='--simulate: seconds the server takes per answer')
+    parser.add_argument('--steps', type=int, default=3, help="--simulate: the simulated planner's steps per trajectory")
     parser.add_argument('--workers', type=int, default=300, help='--simulate: --num_workers, calls in flight')
     parser.add_argument('--sizes', default='7,97,460', help='--simulate: batches of 6 besides the 20 single-step requests')
     parser.add_argument('--bare_calls', type=int, default=3000, help='--simulate: calls of the bare requests client')
@@ -393,7 +424,9 @@ def main():
     options = parser.parse_args()
     if options.bare_client:
         return bare_client(options.bare_client, options.bodies, options.calls, options.workers, options.environment_once)
-    if options.simulate: return simulate(options)
+    if options.simulate:
+        if options.steps < 1: raise SystemExit(f'error: --steps {options.steps}: at least 1')
+        return simulate(options)
     measured = trajectory_tokens(Path(options.trajectories))
     generation = [float(x) for x in options.generation_tokens.split(',')]
     rating = [float(x) for x in options.rating_tokens.split(',')]

@@ -30,13 +30,13 @@ def free_port() -> int:
 
 class LatencyServer:
     "bench/fixed_latency_server.py in its own process, for the length of a `with` block."
-    def __init__(self, latency: float):
-        self.port, self.latency = free_port(), latency
+    def __init__(self, latency: float, steps: int = 1):  # steps: a planner's steps per trajectory (the server's --steps)
+        self.port, self.latency, self.steps = free_port(), latency, steps
         self.url = f'http://127.0.0.1:{self.port}'
 
     def __enter__(self):
         self.process = subprocess.Popen([sys.executable, str(HERE/'fixed_latency_server.py'), '--port', str(self.port),
-                                         '--latency', str(self.latency)])
+                                         '--latency', str(self.latency), '--steps', str(self.steps)])
         for _ in range(100):
             try: return self if self.stats() is not None else self
             except OSError: time.sleep(0.05)

@@ -32,11 +32,13 @@ def test_the_readme_quotes_the_simulations_goal_figures():
 
 
 def test_the_figures_say_how_they_were_measured_and_name_no_machine_path():
-    text = FIGURES.read_text()
-    figures = json.loads(text)
-    assert figures['cores'] >= 1 and len(figures['load_average']['start']) == len(figures['load_average']['end']) == 3
-    assert {'one process'} <= {stage['mode'] for stage in figures['stages']}
-    assert not re.search(r'/(root|home|tmp|Users)/', text), 'a path of the machine that ran the simulation'
+    for path in (FIGURES, FIGURES.parent/'paper_scale-steps-1.json'):
+        text = path.read_text()
+        figures = json.loads(text)
+        assert figures['cores'] >= 1 and len(figures['load_average']['start']) == len(figures['load_average']['end']) == 3
+        assert {'one process'} <= {stage['mode'] for stage in figures['stages']}
+        assert f"--steps {figures['steps_per_trajectory']}" in figures['command']
+        assert not re.search(r'/(root|home|tmp|Users)/', text), f'{path.name}: a path of the machine that ran the simulation'
 
 
 def test_the_readmes_ratings_sentence_is_the_simulations():
@@ -46,5 +48,15 @@ def test_the_readmes_ratings_sentence_is_the_simulations():
     largest = max(ratings, key=lambda s: s['requests'])
     assert len({s['calls'] for s in ratings}) == 1, 'the sentence says the judge made the same number of calls at every size'
     assert f"the judge made {largest['calls']} model calls at every size" in readme
-    assert (f"Its {largest['cpu_s']:.1f} s of CPU for {largest['requests']:,} trajectories are "
-            f"{1000 * largest['cpu_s'] / largest['requests']:.1f} ms each") in readme
+    steps = figures.get('steps_per_trajectory', 1)
+    assert (f"Its {largest['cpu_s']:.1f} s of CPU for {largest['requests']:,} trajectories of {steps} "
+            f"step{'s' if steps > 1 else ''} are {1000 * largest['cpu_s'] / largest['requests']:.1f} ms each") in readme
+
+
+def test_the_readmes_one_step_sentence_is_both_runs():
+    "The sentence comparing one-step trajectories with the table's, rendered from both figures files."
+    figures, one_step = json.loads(FIGURES.read_text()), json.loads((FIGURES.parent/'paper_scale-steps-1.json').read_text())
+    assert one_step['steps_per_trajectory'] == 1 and figures['steps_per_trajectory'] > 1
+    sentence = paper_scale().readme_steps(figures, one_step)
+    assert sentence in (REPO/'README.md').read_text()
+    assert f"{next(g for g in one_step['goals'] if g['mode'] == 'one process')['cpu_ratio_to_bare']:.2f}× the bare" in sentence
