@@ -50,7 +50,9 @@ def repeated_steps(steps: list[dict]) -> list[int | None]:
     return repeats
 
 # %% ../nbs/20_judge.ipynb #9d47a364
-def nearly_equal(a: str, b: str, threshold: float = 0.8) -> bool:
+def nearly_equal(a: str, b: str,  # the two texts, normalized already
+                 threshold: float = 0.8,  # the least similarity ratio that counts as nearly equal
+                ) -> bool:
     "Whether `difflib.SequenceMatcher(None, a, b).ratio() >= threshold`, its cheaper upper bounds first."
     total = len(a) + len(b)
     if not total: return True  # two empty texts are equal (difflib's ratio is 1)
