@@ -28,6 +28,11 @@ def test_the_readmes_study_sentence_is_computed_from_the_series():
     assert f"the judge passed {student['checked']['judge_passed_check_failed']} of its wrong checkable answers" in readme
     assert f"above the teacher's {teacher['pass_rate']['mean']:.2f}" in readme
     assert found['student-zeroshot']['completion_rate']['mean'] == 0  # "where the zero-shot student finished none"
+    if 'student-finetuned-whole' in found:  # the masking comparison, once its second series is done
+        row = comparisons_table(LAPTOP).set_index('comparison').loc['student-finetuned-masked - student-finetuned-whole']
+        assert f"the student's pass rate was {found['student-finetuned-whole']['pass_rate']['mean']:.2f}: masked" in readme
+        assert f"minus whole is {row['difference']} (95% interval {row['95% CI (requests)']}, sign-flip p = {row['sign-flip p']})" in readme
+    else: assert 'minus whole is' not in readme
 
 
 def test_the_readmes_judge_table_is_the_judge_checks():
