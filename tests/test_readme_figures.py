@@ -30,8 +30,11 @@ def test_the_readmes_study_sentence_is_computed_from_the_series():
     assert found['student-zeroshot']['completion_rate']['mean'] == 0  # "where the zero-shot student finished none"
     if 'student-finetuned-whole' in found:  # the masking comparison, once its second series is done
         row = comparisons_table(LAPTOP).set_index('comparison').loc['student-finetuned-masked - student-finetuned-whole']
-        assert f"the student's pass rate was {found['student-finetuned-whole']['pass_rate']['mean']:.2f}: masked" in readme
-        assert f"minus whole is {row['difference']} (95% interval {row['95% CI (requests)']}, sign-flip p = {row['sign-flip p']})" in readme
+        whole = found['student-finetuned-whole']
+        assert f"the student's pass rate was {whole['pass_rate']['mean']:.2f} and its answers were right in {right['student-finetuned-whole']} of 24 checkable cells" in readme
+        assert f"minus whole is {row['difference']} in pass rate (95% interval {row['95% CI (requests)']}, sign-flip p = {row['sign-flip p']})" in readme
+        within = abs(float(row['difference'])) < float(row['detectable at 80% power'])
+        assert f"{'within' if within else 'beyond'} the {row['detectable at 80% power']} that 24 requests detect" in readme
     else: assert 'minus whole is' not in readme
 
 
