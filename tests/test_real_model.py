@@ -149,6 +149,21 @@ def test_bad_gguf_path_is_named(monkeypatch, tmp_path):
     with pytest.raises(AgentsimError, match='AGENTSIM_GGUF=.*missing.gguf: no such file'): gguf_path()
 
 
+def test_a_server_killed_by_sigill_says_so_and_names_the_fix(tmp_path, monkeypatch):
+    "A llama-server built for CPU features the machine does not enable dies of SIGILL; the one line says so."
+    binary = tmp_path/'llama-server'
+    binary.write_text('#!/bin/sh\necho "llama threadpool init, n_threads = 2"\nkill -ILL $$\n')
+    binary.chmod(0o755)
+    monkeypatch.setattr(local, 'llama_server_binary', lambda: binary)
+    model = tmp_path/'model.gguf'
+    model.write_bytes(b'GGUF')
+    with pytest.raises(AgentsimError) as failure:
+        LlamaServer(model, startup_timeout=30, log_path=tmp_path/'log.txt').start()
+    message = str(failure.value)
+    assert 'llama threadpool init' in message and 'killed by SIGILL' in message and 'GGML_NATIVE=OFF' in message
+    assert '\n' not in message
+
+
 @local_model
 def test_a_file_that_is_not_a_model_fails_the_start_with_one_line(tmp_path):
     fake = tmp_path/'fake.gguf'
