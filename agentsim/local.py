@@ -350,7 +350,7 @@ def stop(self:LlamaServer):
             self.process.wait()
     self.process = None
 
-# %% ../nbs/02_local.ipynb #8410a52a
+# %% ../nbs/02_local.ipynb #bef84809
 def exit_cause(exit_code: int | None # the server process's `returncode`: None while it runs, negative for a signal
               ) -> str:
     "The end of a failed start's message: which signal killed the server, and what to do about SIGILL."
